@@ -1,0 +1,1 @@
+"""syncline: the reactive backend for Python."""

@@ -1,0 +1,169 @@
+"""The in-memory catalog: table names and numbers, and the indexes of each table.
+
+Tables are created implicitly by the first insert, so their registry is shared
+and thread-safe. User indexes change only when a schema is applied, so they
+live in an immutable `IndexCatalog` that transactions capture when they begin.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+from syncline.errors import InvalidValueError
+from syncline.storage.interface import Catalog, IndexRecord, TableRecord
+
+FIRST_USER_TABLE_NUMBER = 10001
+MAX_TABLES = 10_000
+BY_ID = "by_id"
+BY_CREATION_TIME = "by_creation_time"
+
+_TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+IndexKind = Literal["id", "creation", "user"]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexInfo:
+    """One index of one table. `range_fields` are the fields a range expression may name."""
+
+    id: int
+    table_number: int
+    table_name: str
+    name: str
+    fields: tuple[str, ...]
+    kind: IndexKind
+
+    @property
+    def range_fields(self) -> tuple[str, ...]:
+        if self.kind == "id":
+            return ("_id",)
+        return (*self.fields, "_creationTime")
+
+
+@dataclass(frozen=True, slots=True)
+class TableInfo:
+    number: int
+    name: str
+    by_id: IndexInfo
+    by_creation_time: IndexInfo
+
+    def record(self) -> TableRecord:
+        return TableRecord(self.number, self.name, self.by_id.id, self.by_creation_time.id)
+
+
+def check_table_name(name: str) -> None:
+    """Table names are identifiers that do not start with an underscore."""
+    if not isinstance(name, str) or not _TABLE_NAME.match(name):
+        raise InvalidValueError(
+            f"Invalid table name {name!r}: table names contain only letters, digits and "
+            "underscores, start with a letter, and cannot start with an underscore"
+        )
+
+
+class TableRegistry:
+    """Name <-> number mapping for every table, plus index-id allocation."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._lock = threading.Lock()
+        self._by_name: dict[str, TableInfo] = {}
+        self._by_number: dict[int, TableInfo] = {}
+        self._persisted: set[int] = set()
+        for record in catalog.tables:
+            info = _table_info(record)
+            self._by_name[info.name] = info
+            self._by_number[info.number] = info
+            self._persisted.add(info.number)
+        self._next_table = max([FIRST_USER_TABLE_NUMBER - 1, *self._by_number]) + 1
+        ids = [0]
+        for record in catalog.tables:
+            ids += [record.id_index_id, record.creation_index_id]
+        ids += [index.id for index in catalog.indexes]
+        self._next_index_id = max(ids) + 1
+
+    def get(self, name: str) -> TableInfo | None:
+        return self._by_name.get(name)
+
+    def by_number(self, number: int) -> TableInfo | None:
+        return self._by_number.get(number)
+
+    def names(self) -> list[str]:
+        return sorted(self._by_name)
+
+    def get_or_create(self, name: str) -> TableInfo:
+        info = self._by_name.get(name)
+        if info is not None:
+            return info
+        check_table_name(name)
+        with self._lock:
+            info = self._by_name.get(name)
+            if info is None:
+                if len(self._by_name) >= MAX_TABLES:
+                    raise InvalidValueError(f"A deployment holds at most {MAX_TABLES} tables")
+                number = self._next_table
+                self._next_table += 1
+                id_index, creation_index = self._next_index_id, self._next_index_id + 1
+                self._next_index_id += 2
+                info = _table_info(TableRecord(number, name, id_index, creation_index))
+                self._by_name[name] = info
+                self._by_number[number] = info
+        return info
+
+    def allocate_index_id(self) -> int:
+        with self._lock:
+            index_id = self._next_index_id
+            self._next_index_id += 1
+            return index_id
+
+    def unpersisted(self, numbers: set[int]) -> list[TableRecord]:
+        """Records of the given tables that storage does not hold yet."""
+        return [self._by_number[n].record() for n in numbers if n not in self._persisted]
+
+    def mark_persisted(self, numbers: set[int]) -> None:
+        self._persisted |= numbers
+
+
+def _table_info(record: TableRecord) -> TableInfo:
+    return TableInfo(
+        number=record.number,
+        name=record.name,
+        by_id=IndexInfo(record.id_index_id, record.number, record.name, BY_ID, (), "id"),
+        by_creation_time=IndexInfo(
+            record.creation_index_id, record.number, record.name, BY_CREATION_TIME, (), "creation"
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IndexCatalog:
+    """The user indexes in force, by table name then index name. Immutable."""
+
+    version: int
+    by_table: dict[str, dict[str, IndexInfo]]
+
+    @classmethod
+    def from_records(
+        cls, version: int, records: tuple[IndexRecord, ...] | list[IndexRecord],
+        tables: TableRegistry,
+    ) -> IndexCatalog:
+        by_table: dict[str, dict[str, IndexInfo]] = {}
+        for record in records:
+            table = tables.by_number(record.table_number)
+            if table is None:
+                continue
+            by_table.setdefault(table.name, {})[record.name] = IndexInfo(
+                record.id, record.table_number, table.name, record.name, record.fields, "user"
+            )
+        return cls(version, by_table)
+
+    def user_indexes(self, table_name: str) -> tuple[IndexInfo, ...]:
+        return tuple(self.by_table.get(table_name, {}).values())
+
+    def records(self) -> list[IndexRecord]:
+        return [
+            IndexRecord(i.id, i.table_number, i.name, i.fields)
+            for indexes in self.by_table.values()
+            for i in indexes.values()
+        ]

@@ -1,0 +1,239 @@
+"""The single committer: validates transactions, assigns timestamps, writes durably.
+
+Validation and timestamp assignment happen under one lock, in memory, so they
+are fast and totally ordered. The durable write happens on a dedicated writer
+thread that takes every commit queued while it was busy and lands them in one
+storage transaction (group commit): at concurrency, one fsync serves many
+commits. A commit's future resolves only after its batch is durable, and the
+visible timestamp (what new transactions read at) only moves past durable data.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from syncline.database.read_set import FrozenReadSet
+from syncline.database.write_log import LoggedCommit, WriteLog, WrittenDocument
+from syncline.errors import SynclineError, WriteConflictError
+from syncline.storage.interface import CommitRecord, Persistence
+
+CommitListener = Callable[[LoggedCommit], None]
+# Commits written per storage transaction at most, so one huge backlog cannot
+# make a single fsync wait on megabytes of unrelated work.
+MAX_BATCH = 512
+
+
+@dataclass(slots=True)
+class CommitRequest:
+    """What a transaction hands the committer."""
+
+    snapshot_ts: int
+    schema_version: int
+    read_set: FrozenReadSet
+    touched: tuple[tuple[int, bytes, int], ...]
+    documents: tuple[WrittenDocument, ...]
+    build_record: Callable[[int], CommitRecord]
+    table_numbers: set[int] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _CommitJob:
+    ts: int
+    record: CommitRecord
+    logged: LoggedCommit
+    future: Future[int]
+    table_numbers: set[int]
+
+
+@dataclass(slots=True)
+class _ExclusiveJob:
+    """Work that must see every earlier commit and block every later one (schema pushes)."""
+
+    fn: Callable[[int], Any]
+    future: Future[Any]
+
+
+class CommitterClosedError(SynclineError):
+    """The database was closed while a commit was in flight or after."""
+
+
+class Committer:
+    def __init__(
+        self, persistence: Persistence, max_ts: int,
+        mark_tables_persisted: Callable[[set[int]], None],
+        unpersisted_tables: Callable[[set[int]], list[Any]],
+    ) -> None:
+        self._persistence = persistence
+        self._mark_tables_persisted = mark_tables_persisted
+        self._unpersisted_tables = unpersisted_tables
+        self._lock = threading.RLock()
+        self._wakeup = threading.Condition(threading.Lock())
+        self._queue: deque[_CommitJob | _ExclusiveJob | None] = deque()
+        self._log = WriteLog(horizon_ts=max_ts)
+        self._last_ts = max_ts
+        self.visible_ts = max_ts
+        self.schema_version = 0
+        self._closed = False
+        self._listeners: list[CommitListener] = []
+        self._thread = threading.Thread(target=self._run, name="syncline-committer", daemon=True)
+        self._thread.start()
+
+    # -- submission (any thread) --------------------------------------------------------
+
+    def add_listener(self, listener: CommitListener) -> None:
+        """Call `listener` on the writer thread after each commit becomes durable."""
+        self._listeners.append(listener)
+
+    def submit(self, request: CommitRequest) -> Future[int]:
+        future: Future[int] = Future()
+        with self._lock:
+            if self._closed:
+                future.set_exception(CommitterClosedError("The database is closed"))
+                return future
+            if request.schema_version != self.schema_version:
+                future.set_exception(WriteConflictError(
+                    "The schema changed while this transaction ran; retry it"
+                ))
+                return future
+            conflict = self._log.find_conflict(request.read_set, request.snapshot_ts)
+            if conflict is not None:
+                future.set_exception(_conflict_error(conflict.document))
+                return future
+            ts = self._next_ts()
+            logged = LoggedCommit(ts, request.touched, request.documents)
+            self._log.append(logged)
+            record = request.build_record(ts)
+            record.new_tables = self._unpersisted_tables(request.table_numbers)
+            self._enqueue(_CommitJob(ts, record, logged, future, request.table_numbers))
+        return future
+
+    def run_exclusive(self, fn: Callable[[int], Any]) -> Future[Any]:
+        """Run `fn(ts)` on the writer thread after all queued commits, with commits paused.
+
+        `fn` receives a fresh commit timestamp; if it returns normally that timestamp
+        becomes visible and the schema version moves on, so transactions that began
+        before it retry.
+        """
+        future: Future[Any] = Future()
+        with self._lock:
+            if self._closed:
+                future.set_exception(CommitterClosedError("The database is closed"))
+                return future
+            self._enqueue(_ExclusiveJob(fn, future))
+        return future
+
+    def _next_ts(self) -> int:
+        ts = max(self._last_ts + 1, time.time_ns())
+        self._last_ts = ts
+        return ts
+
+    def _enqueue(self, job: _CommitJob | _ExclusiveJob | None) -> None:
+        with self._wakeup:
+            self._queue.append(job)
+            self._wakeup.notify()
+
+    # -- the writer thread ---------------------------------------------------------------
+
+    def _take_jobs(self) -> list[_CommitJob | _ExclusiveJob | None]:
+        with self._wakeup:
+            while not self._queue:
+                self._wakeup.wait()
+            # Take commits up to and including the first exclusive job: commits queued
+            # behind it must be drained by that job itself, under the commit lock.
+            jobs: list[_CommitJob | _ExclusiveJob | None] = []
+            while self._queue:
+                job = self._queue.popleft()
+                jobs.append(job)
+                if not isinstance(job, _CommitJob):
+                    break
+        return jobs
+
+    def _run(self) -> None:
+        while True:
+            batch: list[_CommitJob] = []
+            for job in self._take_jobs():
+                if isinstance(job, _CommitJob):
+                    batch.append(job)
+                    if len(batch) >= MAX_BATCH:
+                        self._write_batch(batch)
+                        batch = []
+                    continue
+                self._write_batch(batch)
+                batch = []
+                if job is None:
+                    return
+                self._run_exclusive_job(job)
+            self._write_batch(batch)
+
+    def _write_batch(self, batch: list[_CommitJob]) -> None:
+        if not batch:
+            return
+        try:
+            self._persistence.write_commits([job.record for job in batch])
+        except BaseException as error:  # noqa: BLE001 - every waiter must hear about it
+            with self._lock:
+                self._log.remove({job.ts for job in batch})
+            for job in batch:
+                job.future.set_exception(error)
+            return
+        tables: set[int] = set()
+        for job in batch:
+            tables |= job.table_numbers
+        with self._lock:
+            self._mark_tables_persisted(tables)
+            self.visible_ts = batch[-1].ts
+        for job in batch:
+            job.future.set_result(job.ts)
+        for job in batch:
+            for listener in self._listeners:
+                listener(job.logged)
+
+    def _run_exclusive_job(self, job: _ExclusiveJob) -> None:
+        with self._lock:
+            # Commits validated before we took the lock are queued behind us: land them
+            # first so the exclusive work sees the latest state.
+            with self._wakeup:
+                pending = [j for j in self._queue if isinstance(j, _CommitJob)]
+                rest = [j for j in self._queue if not isinstance(j, _CommitJob)]
+                self._queue.clear()
+                self._queue.extend(rest)
+            for start in range(0, len(pending), MAX_BATCH):
+                self._write_batch(pending[start:start + MAX_BATCH])
+            ts = self._next_ts()
+            try:
+                result = job.fn(ts)
+            except BaseException as error:  # noqa: BLE001 - reported to the caller
+                job.future.set_exception(error)
+                return
+            self.schema_version += 1
+            self.visible_ts = ts
+        job.future.set_result(result)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._enqueue(None)
+        self._thread.join()
+
+
+def _conflict_error(document: WrittenDocument | None) -> WriteConflictError:
+    if document is None:
+        return WriteConflictError(
+            "This transaction's snapshot is older than the committer's conflict history; "
+            "it was not applied and can be retried"
+        )
+    return WriteConflictError(
+        f"Documents read from or written to the {document.table!r} table changed while this "
+        f"transaction was being run: a concurrent commit wrote the document with ID "
+        f"{document.document_id!r}. Nothing was applied; the transaction can be retried.",
+        table=document.table,
+        document_id=document.document_id,
+    )

@@ -1,0 +1,259 @@
+"""The Database: opens storage, hands out transactions, retries conflicts, applies schemas."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import orjson
+
+from syncline.database.catalog import IndexCatalog, TableRegistry
+from syncline.database.committer import CommitListener, Committer
+from syncline.database.index_range import index_key
+from syncline.database.transaction import Transaction
+from syncline.errors import SchemaError, ValidationError, WriteConflictError
+from syncline.schema import DatabaseSchema, schema_from_json
+from syncline.storage.interface import IndexChange, IndexEntry, IndexRecord, Persistence
+from syncline.storage.sqlite import Durability, SQLitePersistence
+from syncline.values import unpack
+
+T = TypeVar("T")
+
+DEFAULT_MAX_ATTEMPTS = 16
+_FIRST_BACKOFF_S = 0.001
+_MAX_BACKOFF_S = 0.1
+# Creation times advance by at least this much (milliseconds); a power of two, so
+# the sum is exact for any realistic epoch-millisecond value.
+_CREATION_TIME_STEP = 2.0**-10
+
+
+class Database:
+    """A syncline database. Safe to share between tasks and threads; each
+    transaction belongs to one task."""
+
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, durability: Durability = "full",
+        persistence: Persistence | None = None,
+    ) -> None:
+        self._temp_dir: str | None = None
+        if persistence is None:
+            if path is None:
+                self._temp_dir = tempfile.mkdtemp(prefix="syncline-")
+                path = os.path.join(self._temp_dir, "db.sqlite3")
+            persistence = SQLitePersistence(path, durability=durability)
+        self.persistence = persistence
+        catalog = persistence.load_catalog()
+        self.tables = TableRegistry(catalog)
+        self._schema: DatabaseSchema | None = (
+            schema_from_json(catalog.schema_json) if catalog.schema_json else None
+        )
+        self._indexes = IndexCatalog.from_records(0, catalog.indexes, self.tables)
+        self._clock_lock = threading.Lock()
+        self._last_creation_time = catalog.max_creation_time
+        self.committer = Committer(
+            persistence, catalog.max_ts, self.tables.mark_persisted, self.tables.unpersisted
+        )
+        self._closed = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.committer.close()
+        self.persistence.close()
+        if self._temp_dir is not None:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def schema(self) -> DatabaseSchema | None:
+        return self._schema
+
+    @property
+    def visible_ts(self) -> int:
+        """The newest durable commit timestamp; new transactions read at it."""
+        return self.committer.visible_ts
+
+    def table_names(self) -> list[str]:
+        return self.tables.names()
+
+    def add_commit_listener(self, listener: CommitListener) -> None:
+        self.committer.add_listener(listener)
+
+    def next_creation_time(self) -> float:
+        """A `_creationTime` in milliseconds, strictly greater than every earlier one."""
+        with self._clock_lock:
+            now = time.time() * 1000.0
+            last = self._last_creation_time
+            value = now if now > last else last + _CREATION_TIME_STEP
+            self._last_creation_time = value
+            return value
+
+    # -- transactions ----------------------------------------------------------------------
+
+    def begin(self, *, read_only: bool = False) -> Transaction:
+        """Start a transaction reading at the newest durable snapshot."""
+        committer = self.committer
+        with committer._lock:
+            return Transaction(
+                self, committer.visible_ts, self._indexes, self._schema,
+                committer.schema_version, read_only,
+            )
+
+    async def run_transaction(
+        self, fn: Callable[[Transaction], Awaitable[T]], *, read_only: bool = False,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> T:
+        """Run `fn(tx)` and commit, re-running it on write conflicts.
+
+        `fn` must be deterministic in what it writes given what it reads (as Convex
+        mutations are), since it may run several times. Backoff is exponential with
+        full jitter, from 1 ms up to 100 ms.
+        """
+        delay = _FIRST_BACKOFF_S
+        for attempt in range(1, max_attempts + 1):
+            tx = self.begin(read_only=read_only)
+            try:
+                result = await fn(tx)
+                await tx.commit()
+                return result
+            except WriteConflictError as error:
+                tx.abort()
+                if attempt == max_attempts:
+                    raise WriteConflictError(
+                        f"{error} (gave up after {max_attempts} attempts)",
+                        table=error.table, document_id=error.document_id,
+                    ) from error
+            except BaseException:
+                tx.abort()
+                raise
+            await asyncio.sleep(random.uniform(0, delay))
+            delay = min(delay * 2, _MAX_BACKOFF_S)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def read(self, fn: Callable[[Transaction], Awaitable[T]]) -> T:
+        """Run `fn` in a read-only transaction (a query): it never conflicts."""
+        tx = self.begin(read_only=True)
+        try:
+            return await fn(tx)
+        finally:
+            tx.abort()
+
+    # -- schema ----------------------------------------------------------------------------
+
+    async def apply_schema(self, schema: DatabaseSchema | None) -> None:
+        """Make `schema` the database's schema, atomically.
+
+        Existing documents of every table in the schema are validated first (unless
+        `schema_validation=False`); if any fails, nothing changes and SchemaError says
+        which document. New indexes are backfilled and removed ones dropped in the same
+        step. Transactions that began before the change retry.
+        """
+        if schema == self._schema:
+            return
+        await asyncio.wrap_future(self.committer.run_exclusive(lambda ts: self._apply(schema, ts)))
+
+    def apply_schema_sync(self, schema: DatabaseSchema | None) -> None:
+        if schema == self._schema:
+            return
+        self.committer.run_exclusive(lambda ts: self._apply(schema, ts)).result()
+
+    def _apply(self, schema: DatabaseSchema | None, ts: int) -> None:
+        """Runs on the writer thread with commits paused; `ts` is this change's timestamp."""
+        persistence = self.persistence
+        tables_in_schema = schema.tables if schema is not None else {}
+        documents: dict[str, list[tuple[bytes, dict[str, Any]]]] = {}
+
+        def docs_of(name: str) -> list[tuple[bytes, dict[str, Any]]]:
+            if name not in documents:
+                info = self.tables.get(name)
+                rows = [] if info is None else persistence.documents_in_table(info.number, ts)
+                documents[name] = [(internal, unpack(data)) for internal, data in rows]
+            return documents[name]
+
+        if schema is not None and schema.schema_validation:
+            for name, definition in tables_in_schema.items():
+                for _internal, doc in docs_of(name):
+                    try:
+                        definition.validate_document(doc, id_table=self._table_of_id)
+                    except ValidationError as e:
+                        raise SchemaError(
+                            f"Schema validation failed: document with ID {doc['_id']!r} in "
+                            f"table {name!r} does not match the schema: {e}"
+                        ) from None
+
+        current = {
+            (table, name): info
+            for table, indexes in self._indexes.by_table.items()
+            for name, info in indexes.items()
+        }
+        desired = {
+            (table, index.name): tuple(index.fields)
+            for table, definition in tables_in_schema.items()
+            for index in definition.indexes
+        }
+        new_tables = []
+        for name in tables_in_schema:
+            info = self.tables.get_or_create(name)
+            new_tables += self.tables.unpersisted({info.number})
+        dropped = [info.id for key, info in current.items() if desired.get(key) != info.fields]
+        kept = [
+            IndexRecord(info.id, info.table_number, info.name, info.fields)
+            for key, info in current.items() if desired.get(key) == info.fields
+        ]
+        added: list[IndexRecord] = []
+        backfill: list[IndexEntry] = []
+        for (table, name), fields in desired.items():
+            existing = current.get((table, name))
+            if existing is not None and existing.fields == fields:
+                continue
+            table_info = self.tables.get_or_create(table)
+            record = IndexRecord(self.tables.allocate_index_id(), table_info.number, name, fields)
+            added.append(record)
+            probe = IndexCatalog.from_records(0, [record], self.tables).by_table[table][name]
+            backfill += [
+                IndexEntry(record.id, index_key(probe, doc, internal), ts, internal)
+                for internal, doc in docs_of(table)
+            ]
+        persistence.apply_index_change(IndexChange(
+            ts=ts, new_tables=new_tables, added=added, backfill=backfill, dropped=dropped,
+            schema_json=orjson.dumps(schema.to_json()).decode() if schema is not None else None,
+        ))
+        self.tables.mark_persisted({t.number for t in new_tables})
+        self._indexes = IndexCatalog.from_records(
+            self._indexes.version + 1, kept + added, self.tables
+        )
+        self._schema = schema
+
+    def _table_of_id(self, document_id: str) -> str | None:
+        from syncline.errors import InvalidIdError
+        from syncline.values import decode_id
+
+        try:
+            number, _ = decode_id(document_id)
+        except InvalidIdError:
+            return None
+        info = self.tables.by_number(number)
+        return None if info is None else info.name

@@ -1,0 +1,244 @@
+"""Document queries: `db.query(table).with_index(...).order(...).filter(...)` and their terminals.
+
+A query is a plan (index, key interval, direction, filters) executed lazily by
+the terminal: `collect`, `take`, `first`, `unique`, `paginate` or `async for`.
+Rows stream from storage in growing batches, and only the rows the terminal
+consumed enter the read set.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from syncline.database.filters import Expression, FilterBuilder, build_filter, matches
+from syncline.database.index_range import IndexRangeBuilder
+from syncline.errors import QueryError
+
+if TYPE_CHECKING:
+    from syncline.database.catalog import IndexInfo
+    from syncline.database.transaction import Transaction
+
+_CURSOR_VERSION = 1
+_CURSOR_KEY = 0
+_CURSOR_END = 1
+
+
+class Query:
+    """A query under construction; immutable-by-convention builder methods return self."""
+
+    def __init__(self, tx: Transaction, table: str) -> None:
+        self._tx = tx
+        self._table = table
+        self._index_name: str | None = None
+        self._range_fn: Callable[[IndexRangeBuilder], Any] | None = None
+        self._order: str | None = None
+        self._filters: list[Expression] = []
+        self._consumed = False
+
+    # -- building ----------------------------------------------------------------------
+
+    def with_index(
+        self, index_name: str, range_fn: Callable[[IndexRangeBuilder], Any] | None = None,
+    ) -> Query:
+        """Read through `index_name`, restricted by an index range expression."""
+        if self._index_name is not None:
+            raise QueryError("with_index() can only be called once per query")
+        if self._order is not None or self._filters:
+            raise QueryError("with_index() must come before order() and filter()")
+        if not isinstance(index_name, str):
+            raise QueryError(f"with_index() takes an index name, got {index_name!r}")
+        self._index_name = index_name
+        self._range_fn = range_fn
+        return self
+
+    def full_table_scan(self) -> Query:
+        """Read the whole table in creation order (what a query without an index does)."""
+        return self.with_index("by_creation_time")
+
+    def order(self, order: str) -> Query:
+        if self._order is not None:
+            raise QueryError("order() can only be called once per query")
+        if order not in ("asc", "desc"):
+            raise QueryError(f'order() takes "asc" or "desc", got {order!r}')
+        self._order = order
+        return self
+
+    def filter(self, predicate: Callable[[FilterBuilder], Any]) -> Query:
+        self._filters.append(build_filter(predicate))
+        return self
+
+    # -- planning ----------------------------------------------------------------------
+
+    def _plan(self) -> tuple[IndexInfo, bytes, bytes | None, bool]:
+        if self._consumed:
+            raise QueryError("A query can only be executed once; build a new one with db.query()")
+        self._consumed = True
+        table = self._tx.table(self._table)
+        name = self._index_name or "by_creation_time"
+        index = self._tx.find_index(table, name)
+        if index is None:
+            raise QueryError(f"Index {self._table}.{name} not found. Define it in the schema "
+                             f"with define_table(...).index({name!r}, [...])")
+        builder = IndexRangeBuilder(index)
+        if self._range_fn is not None:
+            result = self._range_fn(builder)
+            if result is not builder:
+                raise QueryError(
+                    "The index range function must return the range builder it was given "
+                    "(for example `lambda q: q.eq('channel', c)`)"
+                )
+        start, end = builder.interval()
+        return index, start, end, self._order == "desc"
+
+    def _rows(self, batch: int) -> Iterator[tuple[bytes, dict[str, Any]]]:
+        index, start, end, reverse = self._plan()
+        yield from self._scan(index, start, end, reverse, batch)
+
+    def _scan(
+        self, index: IndexInfo, start: bytes, end: bytes | None, reverse: bool, batch: int,
+    ) -> Iterator[tuple[bytes, dict[str, Any]]]:
+        filters = self._filters
+        for key, doc, _size in self._tx.scan(index, start, end, reverse, batch):
+            if all(matches(f, doc) for f in filters):
+                yield key, doc
+
+    # -- terminals ---------------------------------------------------------------------
+
+    async def collect(self) -> list[dict[str, Any]]:
+        return [doc for _key, doc in self._rows(128)]
+
+    async def take(self, n: int) -> list[dict[str, Any]]:
+        count = _count_argument(n, "take")
+        if count == 0:
+            self._consumed = True
+            return []
+        out: list[dict[str, Any]] = []
+        for _key, doc in self._rows(count + (8 if self._filters else 0)):
+            out.append(doc)
+            if len(out) >= count:
+                break
+        return out
+
+    async def first(self) -> dict[str, Any] | None:
+        rows = await self.take(1)
+        return rows[0] if rows else None
+
+    async def unique(self) -> dict[str, Any] | None:
+        rows = await self.take(2)
+        if len(rows) > 1:
+            raise QueryError(
+                f"unique() query returned more than one result from table {self._table!r}: "
+                f"[{rows[0]['_id']}, {rows[1]['_id']}, ...]"
+            )
+        return rows[0] if rows else None
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[dict[str, Any]]:
+        for _key, doc in self._rows(32):
+            yield doc
+
+    async def paginate(self, options: dict[str, Any]) -> dict[str, Any]:
+        """One page: `{"page", "isDone", "continueCursor"}`.
+
+        `cursor` (None for the first page) says where the page starts; `endCursor`,
+        when given, pins where it ends so a re-run returns exactly the same page even
+        after inserts, which is what gapless reactive pagination needs.
+        """
+        if not isinstance(options, dict):
+            raise QueryError("paginate() takes {'numItems': n, 'cursor': cursor_or_None}")
+        num_items = _count_argument(options.get("numItems"), "paginate numItems")
+        max_rows = options.get("maximumRowsRead")
+        max_rows = None if max_rows is None else _count_argument(max_rows, "maximumRowsRead")
+        if num_items == 0 and options.get("endCursor") is None:
+            raise QueryError("paginate numItems must be at least 1")
+        index, start, end, reverse = self._plan()
+        fingerprint = _fingerprint(self._table, index.name, reverse, start, end)
+        cursor = options.get("cursor")
+        end_cursor = options.get("endCursor")
+
+        if cursor is not None:
+            kind, key = _decode_cursor(cursor, fingerprint)
+            if kind == _CURSOR_END:
+                return {"page": [], "isDone": True, "continueCursor": cursor}
+            if reverse:
+                end = key
+            else:
+                start = key + b"\x00"
+        pinned_end = False
+        if end_cursor is not None:
+            kind, key = _decode_cursor(end_cursor, fingerprint)
+            if kind == _CURSOR_KEY:
+                pinned_end = True
+                if reverse:
+                    start = key
+                else:
+                    end = key + b"\x00"
+
+        page: list[dict[str, Any]] = []
+        last_key: bytes | None = None
+        exhausted = True
+        filters = self._filters
+        rows = self._tx.scan(index, start, end, reverse, min(num_items + 1, 1024))
+        for scanned, (key, doc, _size) in enumerate(rows, start=1):
+            last_key = key
+            if all(matches(f, doc) for f in filters):
+                page.append(doc)
+            if end_cursor is None and (
+                len(page) >= num_items or (max_rows is not None and scanned >= max_rows)
+            ):
+                exhausted = False
+                break
+        if end_cursor is not None:
+            return {"page": page, "isDone": not pinned_end, "continueCursor": end_cursor}
+        if exhausted:
+            return {"page": page, "isDone": True,
+                    "continueCursor": _encode_cursor(_CURSOR_END, b"", fingerprint)}
+        assert last_key is not None
+        return {"page": page, "isDone": False,
+                "continueCursor": _encode_cursor(_CURSOR_KEY, last_key, fingerprint)}
+
+
+def _count_argument(n: Any, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | float):
+        raise QueryError(f"{what} must be a non-negative integer, got {n!r}")
+    if isinstance(n, float):
+        if not n.is_integer():
+            raise QueryError(f"{what} must be a non-negative integer, got {n!r}")
+        n = int(n)
+    if n < 0:
+        raise QueryError(f"{what} must be a non-negative integer, got {n!r}")
+    return n
+
+
+def _fingerprint(table: str, index: str, reverse: bool, start: bytes, end: bytes | None) -> int:
+    data = b"\x00".join([table.encode(), index.encode(), b"d" if reverse else b"a", start,
+                         b"-" if end is None else b"+" + end])
+    return zlib.crc32(data)
+
+
+def _encode_cursor(kind: int, key: bytes, fingerprint: int) -> str:
+    raw = bytes([_CURSOR_VERSION, kind]) + fingerprint.to_bytes(4, "big") + key
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: Any, fingerprint: int) -> tuple[int, bytes]:
+    if not isinstance(cursor, str):
+        raise QueryError(f"A pagination cursor is a string returned by paginate(), got {cursor!r}")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (binascii.Error, ValueError):
+        raise QueryError(f"Invalid pagination cursor {cursor!r}") from None
+    if len(raw) < 6 or raw[0] != _CURSOR_VERSION or raw[1] not in (_CURSOR_KEY, _CURSOR_END):
+        raise QueryError(f"Invalid pagination cursor {cursor!r}")
+    if int.from_bytes(raw[2:6], "big") != fingerprint:
+        raise QueryError(
+            "This pagination cursor belongs to a different query (another table, index, "
+            "order or range); start again with cursor None"
+        )
+    return raw[1], raw[6:]

@@ -1,0 +1,553 @@
+"""Transactions: snapshot reads, buffered writes, and the read set that makes them serializable.
+
+A transaction reads the database as of its snapshot timestamp plus its own
+buffered writes, and records every index interval it observes. At commit the
+committer checks that no later commit wrote into those intervals.
+
+Writes (`insert`, `patch`, `replace`, `delete`) take effect in the buffer
+immediately and return an awaitable. Committing with a write that was never
+awaited is an error, so a forgotten `await` fails loudly instead of silently
+dropping (or silently keeping) a write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sortedcontainers import SortedDict
+
+from syncline.database.catalog import IndexCatalog, IndexInfo, TableInfo
+from syncline.database.committer import CommitRequest
+from syncline.database.index_range import index_key
+from syncline.database.limits import TransactionUsage
+from syncline.database.read_set import ReadSet
+from syncline.database.write_log import WrittenDocument
+from syncline.errors import (
+    DocumentNotFoundError,
+    InvalidIdError,
+    InvalidValueError,
+    ReadOnlyTransactionError,
+    SynclineError,
+    TransactionClosedError,
+)
+from syncline.storage.interface import CommitRecord, DocumentRevision, IndexEntry
+from syncline.values import (
+    UNDEFINED,
+    check_document,
+    decode_id,
+    encode_id,
+    new_internal_id,
+    normalize,
+    pack,
+    unpack,
+)
+
+if TYPE_CHECKING:
+    from syncline.database.database import Database
+    from syncline.database.query import Query
+    from syncline.schema import DatabaseSchema
+
+SYSTEM_FIELDS = ("_id", "_creationTime")
+
+# A scanned row: (index key, document, packed size).
+ScannedRow = tuple[bytes, dict[str, Any], int]
+
+
+class UnawaitedWriteError(SynclineError):
+    """A `db.insert/patch/replace/delete` call was never awaited."""
+
+
+@dataclass(slots=True)
+class _DocumentWrite:
+    """The buffered state of one document this transaction wrote."""
+
+    table: TableInfo
+    internal_id: bytes
+    document_id: str
+    original: dict[str, Any] | None  # as of the snapshot; None if inserted here
+    current: dict[str, Any] | None  # None once deleted
+    packed: bytes | None
+    size: int
+
+
+class WriteResult:
+    """The awaitable a write returns. The write already happened in the buffer."""
+
+    __slots__ = ("_tx", "_value", "_description", "awaited")
+
+    def __init__(self, tx: Transaction, value: Any, description: str) -> None:
+        self._tx = tx
+        self._value = value
+        self._description = description
+        self.awaited = False
+        tx._unawaited.append(self)
+
+    def __await__(self) -> Generator[None, None, Any]:
+        if not self.awaited:
+            self.awaited = True
+            self._tx._unawaited.remove(self)
+        return self._value
+        yield  # pragma: no cover - makes this a generator
+
+    def __repr__(self) -> str:
+        return f"<pending {self._description}: await it>"
+
+
+class Transaction:
+    """One transaction against a Database. Not thread-safe: one task drives it."""
+
+    def __init__(
+        self, db: Database, snapshot_ts: int, indexes: IndexCatalog,
+        schema: DatabaseSchema | None, schema_version: int, read_only: bool,
+    ) -> None:
+        self._db = db
+        self._persistence = db.persistence
+        self._tables = db.tables
+        self.snapshot_ts = snapshot_ts
+        self._indexes = indexes
+        self._schema = schema
+        self._schema_version = schema_version
+        self.read_only = read_only
+        self.reads = ReadSet()
+        self.usage = TransactionUsage()
+        self._writes: dict[bytes, _DocumentWrite] = {}
+        self._pending: dict[int, SortedDict] = {}
+        self._unawaited: list[WriteResult] = []
+        self._state = "open"
+        self.commit_ts: int | None = None
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise TransactionClosedError(f"This transaction is already {self._state}")
+
+    def _check_writable(self, operation: str) -> None:
+        self._check_open()
+        if self.read_only:
+            raise ReadOnlyTransactionError(
+                f"db.{operation} is not allowed in a read-only transaction (a query); use a mutation"
+            )
+
+    def table_of_id(self, document_id: str) -> str | None:
+        """The name of the table an ID belongs to, or None (used by `v.id` validation)."""
+        try:
+            number, _ = decode_id(document_id)
+        except InvalidIdError:
+            return None
+        table = self._tables.by_number(number)
+        return None if table is None else table.name
+
+    def _resolve(self, document_id: Any, operation: str) -> tuple[TableInfo | None, bytes]:
+        if not isinstance(document_id, str):
+            raise InvalidIdError(
+                f"db.{operation} expects a document ID string, got {document_id!r}"
+            )
+        try:
+            number, internal = decode_id(document_id)
+        except InvalidIdError as e:
+            raise InvalidIdError(f"Invalid argument `id` for `db.{operation}`: {e}") from None
+        return self._tables.by_number(number), internal
+
+    def indexes_of(self, table: TableInfo) -> tuple[IndexInfo, ...]:
+        return (table.by_id, table.by_creation_time, *self._indexes.user_indexes(table.name))
+
+    def find_index(self, table: TableInfo, name: str) -> IndexInfo | None:
+        if name == table.by_id.name:
+            return table.by_id
+        if name == table.by_creation_time.name:
+            return table.by_creation_time
+        return self._indexes.by_table.get(table.name, {}).get(name)
+
+    def table(self, name: str) -> TableInfo:
+        """The table's info, registering the name (not storage) if it is new, so that
+        a read of an empty table still conflicts with the insert that creates it."""
+        return self._tables.get_or_create(name)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def get(self, document_id: str) -> dict[str, Any] | None:
+        """The document with this ID as this transaction sees it, or None."""
+        self._check_open()
+        table, internal = self._resolve(document_id, "get")
+        return self._read_document(table, internal)
+
+    def _read_document(self, table: TableInfo | None, internal: bytes) -> dict[str, Any] | None:
+        write = self._writes.get(internal)
+        if write is not None:
+            return None if write.packed is None else unpack(write.packed)
+        if table is None:
+            return None
+        self.usage.range_read()
+        self.reads.add_point(table.by_id.id, internal)
+        data = self._persistence.get_document(table.number, internal, self.snapshot_ts)
+        if data is None:
+            return None
+        self.usage.scanned(len(data))
+        return unpack(data)
+
+    def query(self, table: str) -> Query:
+        from syncline.database.query import Query
+
+        self._check_open()
+        return Query(self, table)
+
+    def normalize_id(self, table: str, document_id: Any) -> str | None:
+        """`document_id` if it is an ID of `table`, else None."""
+        if not isinstance(document_id, str):
+            return None
+        try:
+            number, _ = decode_id(document_id)
+        except InvalidIdError:
+            return None
+        info = self._tables.get(table)
+        return document_id if info is not None and info.number == number else None
+
+    def scan(
+        self, index: IndexInfo, start: bytes, end: bytes | None, reverse: bool, batch: int,
+    ) -> Iterator[ScannedRow]:
+        """Rows of `index` in `[start, end)` merged with this transaction's own writes.
+
+        The read set grows as rows are consumed: stopping early leaves the rest of
+        the range unread, so later inserts past that point do not conflict.
+        """
+        self._check_open()
+        self.usage.range_read()
+        pending_map = self._pending.get(index.id)
+        pending = (
+            [pending_map.peekitem(i) for i in _irange_positions(pending_map, start, end, reverse)]
+            if pending_map else []
+        )
+        handle: list[bytes | None] | None = None
+        usage = self.usage
+        rows = _merge(self._storage_rows(index, start, end, reverse, batch), pending, reverse)
+        for key, row in rows:
+            # Everything from the range's near edge up to this key has now been observed.
+            if handle is None:
+                handle = (self.reads.add(index.id, key, end) if reverse
+                          else self.reads.add(index.id, start, key + b"\x00"))
+            elif reverse:
+                handle[0] = key
+            else:
+                handle[1] = key + b"\x00"
+            if row is None:
+                continue
+            doc, size = row
+            usage.scanned(size)
+            yield key, doc, size
+        # Exhausted: the whole range was observed.
+        if handle is None:
+            self.reads.add(index.id, start, end)
+        else:
+            handle[0], handle[1] = start, end
+
+    def _storage_rows(
+        self, index: IndexInfo, start: bytes, end: bytes | None, reverse: bool, batch: int,
+    ) -> Iterator[tuple[bytes, tuple[dict[str, Any], int] | None]]:
+        persistence = self._persistence
+        ts = self.snapshot_ts
+        lo, hi = start, end
+        size = max(1, batch)
+        while True:
+            if index.kind == "id":
+                rows = [(k, k, v) for k, v in persistence.scan_table(
+                    index.table_number, lo, hi, ts, reverse, size)]
+            else:
+                rows = persistence.scan_index(index.id, index.table_number, lo, hi, ts, reverse, size)
+            for key, _internal, data in rows:
+                yield key, (unpack(data), len(data))
+            if len(rows) < size:
+                return
+            last = rows[-1][0]
+            if reverse:
+                hi = last
+            else:
+                lo = last + b"\x00"
+            size = min(size * 2, 1024)
+
+    # -- writes --------------------------------------------------------------------------
+
+    def insert(self, table: str, value: dict[str, Any]) -> WriteResult:
+        """Insert a new document; awaiting the result gives its ID."""
+        self._check_writable("insert")
+        info = self._tables.get_or_create(table)
+        if not isinstance(value, dict):
+            raise InvalidValueError(f"db.insert expects an object, got {value!r}")
+        for name in SYSTEM_FIELDS:
+            if name in value and value[name] is not UNDEFINED:
+                raise InvalidValueError(
+                    f"System field `{name}` cannot be set on insert: it is assigned by the database"
+                )
+        fields = self._validate(table, value)
+        internal = new_internal_id()
+        document_id = encode_id(info.number, internal)
+        doc = {"_id": document_id, "_creationTime": self._db.next_creation_time(), **fields}
+        self._buffer(info, internal, document_id, None, doc, is_new=True)
+        return WriteResult(self, document_id, f"db.insert({table!r}, ...)")
+
+    def patch(self, document_id: str, value: dict[str, Any]) -> WriteResult:
+        """Shallow-merge `value` into the document; UNDEFINED values remove fields."""
+        self._check_writable("patch")
+        info, internal, current = self._load_for_write(document_id, "patch")
+        if not isinstance(value, dict):
+            raise InvalidValueError(f"db.patch expects an object, got {value!r}")
+        merged = {k: v for k, v in current.items() if k not in SYSTEM_FIELDS}
+        for key, item in value.items():
+            if key in SYSTEM_FIELDS:
+                self._check_system_field(current, key, item, "patch")
+                continue
+            if item is UNDEFINED:
+                merged.pop(key, None)
+            else:
+                merged[key] = item
+        self._rewrite(info, internal, document_id, current, merged)
+        return WriteResult(self, None, f"db.patch({document_id!r}, ...)")
+
+    def replace(self, document_id: str, value: dict[str, Any]) -> WriteResult:
+        """Replace the document's fields entirely, keeping its system fields."""
+        self._check_writable("replace")
+        info, internal, current = self._load_for_write(document_id, "replace")
+        if not isinstance(value, dict):
+            raise InvalidValueError(f"db.replace expects an object, got {value!r}")
+        fields = {}
+        for key, item in value.items():
+            if key in SYSTEM_FIELDS:
+                self._check_system_field(current, key, item, "replace")
+            else:
+                fields[key] = item
+        self._rewrite(info, internal, document_id, current, fields)
+        return WriteResult(self, None, f"db.replace({document_id!r}, ...)")
+
+    def delete(self, document_id: str) -> WriteResult:
+        self._check_writable("delete")
+        info, internal, current = self._load_for_write(document_id, "delete")
+        self._buffer(info, internal, document_id, current, None, is_new=False)
+        return WriteResult(self, None, f"db.delete({document_id!r})")
+
+    @staticmethod
+    def _check_system_field(current: dict[str, Any], key: str, item: Any, operation: str) -> None:
+        if item is UNDEFINED or item == current[key]:
+            return
+        raise InvalidValueError(
+            f"db.{operation} cannot change the system field `{key}` (from {current[key]!r} "
+            f"to {item!r})"
+        )
+
+    def _load_for_write(
+        self, document_id: str, operation: str,
+    ) -> tuple[TableInfo, bytes, dict[str, Any]]:
+        table, internal = self._resolve(document_id, operation)
+        current = self._read_document(table, internal)
+        if current is None or table is None:
+            raise DocumentNotFoundError(
+                f"db.{operation} failed: no document with ID {document_id!r} exists"
+                + ("" if table is None else f" in table {table.name!r}")
+            )
+        return table, internal, current
+
+    def _rewrite(
+        self, info: TableInfo, internal: bytes, document_id: str, current: dict[str, Any],
+        fields: dict[str, Any],
+    ) -> None:
+        validated = self._validate(info.name, fields)
+        doc = {"_id": current["_id"], "_creationTime": current["_creationTime"], **validated}
+        self._buffer(info, internal, document_id, current, doc, is_new=False)
+
+    def _validate(self, table: str, fields: dict[str, Any]) -> dict[str, Any]:
+        schema = self._schema
+        if schema is not None and schema.schema_validation:
+            definition = schema.tables.get(table)
+            if definition is not None:
+                return definition.validate_document(fields, id_table=self.table_of_id)
+        result = normalize(fields)
+        return result
+
+    def _buffer(
+        self, info: TableInfo, internal: bytes, document_id: str,
+        before: dict[str, Any] | None, after: dict[str, Any] | None, *, is_new: bool,
+    ) -> None:
+        """Apply one write to the buffer and to the pending index entries."""
+        size = check_document(after) if after is not None else 0
+        packed = pack(after) if after is not None else None
+        write = self._writes.get(internal)
+        if write is None:
+            write = _DocumentWrite(info, internal, document_id, before, before, None, 0)
+            self._writes[internal] = write
+            self.usage.wrote(True, size)
+        else:
+            self.usage.wrote(False, size - write.size)
+        for index in self.indexes_of(info):
+            old_key = index_key(index, before, internal) if before is not None else None
+            new_key = index_key(index, after, internal) if after is not None else None
+            pending = self._pending.get(index.id)
+            if pending is None:
+                pending = self._pending[index.id] = SortedDict()
+            if old_key is not None and old_key != new_key:
+                pending[old_key] = None
+            if new_key is not None:
+                pending[new_key] = (after, packed)
+        write.current = after
+        write.packed = packed
+        write.size = size
+
+    # -- commit --------------------------------------------------------------------------
+
+    def _commit_request(self) -> CommitRequest:
+        touched: list[tuple[int, bytes, int]] = []
+        documents: list[WrittenDocument] = []
+        revisions: list[tuple[int, bytes, bytes | None]] = []
+        entries: list[tuple[int, bytes, bytes | None]] = []
+        tables: set[int] = set()
+        max_creation_time = 0.0
+        for write in self._writes.values():
+            if write.original is None and write.current is None:
+                continue  # inserted and deleted again: nothing happened
+            i = len(documents)
+            documents.append(WrittenDocument(write.table.name, write.document_id))
+            tables.add(write.table.number)
+            revisions.append((write.table.number, write.internal_id, write.packed))
+            if write.original is None and write.current is not None:
+                max_creation_time = max(max_creation_time, write.current["_creationTime"])
+            for index in self.indexes_of(write.table):
+                old_key = (index_key(index, write.original, write.internal_id)
+                           if write.original is not None else None)
+                new_key = (index_key(index, write.current, write.internal_id)
+                           if write.current is not None else None)
+                if old_key is not None:
+                    touched.append((index.id, old_key, i))
+                if new_key is not None and new_key != old_key:
+                    touched.append((index.id, new_key, i))
+                if index.kind == "id" or old_key == new_key:
+                    continue
+                if old_key is not None:
+                    entries.append((index.id, old_key, None))
+                if new_key is not None:
+                    entries.append((index.id, new_key, write.internal_id))
+
+        def build_record(ts: int) -> CommitRecord:
+            return CommitRecord(
+                ts=ts,
+                documents=[DocumentRevision(t, d, ts, v) for t, d, v in revisions],
+                index_entries=[IndexEntry(x, k, ts, d) for x, k, d in entries],
+                max_creation_time=max_creation_time,
+            )
+
+        return CommitRequest(
+            snapshot_ts=self.snapshot_ts,
+            schema_version=self._schema_version,
+            read_set=self.reads.freeze(),
+            touched=tuple(touched),
+            documents=tuple(documents),
+            build_record=build_record,
+            table_numbers=tables,
+        )
+
+    def has_writes(self) -> bool:
+        return any(w.original is not None or w.current is not None for w in self._writes.values())
+
+    def _check_awaited(self) -> None:
+        if self._unawaited:
+            descriptions = ", ".join(w._description for w in self._unawaited)
+            raise UnawaitedWriteError(
+                f"{descriptions} was called but never awaited. Every database write must be "
+                "awaited (`await ctx.db.insert(...)`); this transaction was not committed."
+            )
+
+    async def commit(self) -> int:
+        """Commit the buffered writes; returns the commit timestamp.
+
+        Raises WriteConflictError if a concurrent commit wrote into this
+        transaction's read set; nothing is applied then and a retry is safe.
+        """
+        import asyncio
+
+        future = self._begin_commit()
+        if future is None:
+            return self.snapshot_ts
+        try:
+            self.commit_ts = await asyncio.wrap_future(future)
+        except BaseException:
+            self._state = "aborted"
+            raise
+        self._state = "committed"
+        return self.commit_ts
+
+    def commit_sync(self) -> int:
+        """Blocking commit, for code that runs outside an event loop."""
+        future = self._begin_commit()
+        if future is None:
+            return self.snapshot_ts
+        try:
+            self.commit_ts = future.result()
+        except BaseException:
+            self._state = "aborted"
+            raise
+        self._state = "committed"
+        return self.commit_ts
+
+    def _begin_commit(self) -> Any:
+        self._check_open()
+        try:
+            self._check_awaited()
+        except UnawaitedWriteError:
+            self._state = "aborted"
+            raise
+        if not self.has_writes():
+            self._state = "committed"
+            self.commit_ts = self.snapshot_ts
+            return None
+        self._state = "committing"
+        return self._db.committer.submit(self._commit_request())
+
+    def abort(self) -> None:
+        """Drop the buffered writes. Safe to call in any state."""
+        if self._state in ("open", "committing"):
+            self._state = "aborted"
+
+
+def _irange_positions(
+    pending: SortedDict, start: bytes, end: bytes | None, reverse: bool,
+) -> Iterator[int]:
+    lo = pending.bisect_left(start)
+    hi = len(pending) if end is None else pending.bisect_left(end)
+    return reversed(range(lo, hi)) if reverse else iter(range(lo, hi))
+
+
+def _merge(
+    stored: Iterator[tuple[bytes, tuple[dict[str, Any], int] | None]],
+    pending: list[tuple[bytes, tuple[dict[str, Any], bytes] | None]],
+    reverse: bool,
+) -> Iterator[tuple[bytes, tuple[dict[str, Any], int] | None]]:
+    """Merge stored rows with buffered ones in key order; buffered entries win ties.
+
+    A buffered `None` is a key this transaction removed; it is yielded (as None) so
+    the caller can extend its read interval past it, but carries no document.
+    """
+    before: Callable[[bytes, bytes], bool] = (
+        (lambda a, b: a > b) if reverse else (lambda a, b: a < b)
+    )
+    i, n = 0, len(pending)
+    for key, row in stored:
+        while i < n and before(pending[i][0], key):
+            yield _from_pending(pending[i])
+            i += 1
+        if i < n and pending[i][0] == key:
+            yield _from_pending(pending[i])
+            i += 1
+            continue
+        yield key, row
+    while i < n:
+        yield _from_pending(pending[i])
+        i += 1
+
+
+def _from_pending(
+    item: tuple[bytes, tuple[dict[str, Any], bytes] | None],
+) -> tuple[bytes, tuple[dict[str, Any], int] | None]:
+    key, value = item
+    if value is None:
+        return key, None
+    _doc, packed = value
+    return key, (unpack(packed), len(packed))

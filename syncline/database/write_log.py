@@ -1,0 +1,72 @@
+"""The write log: the index keys each recent commit touched, for OCC validation.
+
+A transaction that read at snapshot S may commit only if no commit after S
+wrote a key inside its read set. The log keeps recent commits in memory; a
+transaction older than the log's horizon is told to retry rather than risk
+missing a conflict.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from syncline.database.read_set import FrozenReadSet
+
+# How many commits the log remembers at least. A transaction whose snapshot has
+# fallen out of the log gets a (retryable) conflict.
+DEFAULT_RETAINED_COMMITS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenDocument:
+    table: str
+    document_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedCommit:
+    """Keys touched by one commit: `(index_id, key, i)` where i indexes `documents`."""
+
+    ts: int
+    touched: tuple[tuple[int, bytes, int], ...]
+    documents: tuple[WrittenDocument, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    ts: int
+    document: WrittenDocument | None
+
+
+class WriteLog:
+    """Not thread-safe by itself: the committer calls it under its lock."""
+
+    def __init__(self, horizon_ts: int, retained: int = DEFAULT_RETAINED_COMMITS) -> None:
+        self._commits: deque[LoggedCommit] = deque()
+        self._horizon = horizon_ts  # commits at or before this ts are not in the log
+        self._retained = retained
+
+    def append(self, commit: LoggedCommit) -> None:
+        self._commits.append(commit)
+        while len(self._commits) > self._retained:
+            self._horizon = self._commits.popleft().ts
+
+    def remove(self, timestamps: set[int]) -> None:
+        """Forget commits whose batch failed to persist; they never happened."""
+        self._commits = deque(c for c in self._commits if c.ts not in timestamps)
+
+    def find_conflict(self, read_set: FrozenReadSet, snapshot_ts: int) -> Conflict | None:
+        """The newest commit after `snapshot_ts` that wrote into `read_set`, if any."""
+        if snapshot_ts < self._horizon:
+            return Conflict(self._horizon, None)
+        if not read_set:
+            return None
+        contains = read_set.contains
+        for commit in reversed(self._commits):
+            if commit.ts <= snapshot_ts:
+                break
+            for index_id, key, i in commit.touched:
+                if contains(index_id, key):
+                    return Conflict(commit.ts, commit.documents[i])
+        return None

@@ -1,0 +1,73 @@
+"""The exception hierarchy shared by every layer.
+
+It lives at the bottom of the package so that any layer can raise and catch
+these without importing a layer above it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SynclineError(Exception):
+    """Base class of every error syncline raises on purpose."""
+
+
+class InvalidValueError(SynclineError, ValueError):
+    """A Python value cannot be a Convex value, or breaks a documented value limit."""
+
+
+class InvalidIdError(InvalidValueError):
+    """A string is not a document ID, or names a different table."""
+
+
+class ValidationError(SynclineError, ValueError):
+    """A value does not match its validator; `path` says where (`.a[2].b`)."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class SchemaError(SynclineError):
+    """A schema definition is malformed, or applying it was refused."""
+
+
+class DocumentNotFoundError(SynclineError):
+    """A write named a document that does not exist at the transaction's snapshot."""
+
+
+class QueryError(SynclineError):
+    """A query was built or used incorrectly (bad index range, `unique` saw two rows, bad cursor)."""
+
+
+class TransactionLimitError(SynclineError):
+    """A transaction read or wrote more than the documented limits allow."""
+
+
+class ReadOnlyTransactionError(SynclineError):
+    """A write was attempted inside a read-only transaction (a query)."""
+
+
+class TransactionClosedError(SynclineError):
+    """The transaction was already committed or aborted."""
+
+
+class WriteConflictError(SynclineError):
+    """Optimistic concurrency control found that a concurrent commit changed what this transaction read.
+
+    Retrying the transaction function is always safe: nothing it wrote was applied.
+    """
+
+    def __init__(self, message: str, *, table: str | None = None, document_id: str | None = None) -> None:
+        super().__init__(message)
+        self.table = table
+        self.document_id = document_id
+
+
+class ConvexError(SynclineError):
+    """An application error carrying structured `data` to the caller, as in Convex."""
+
+    def __init__(self, data: Any = None) -> None:
+        super().__init__(data if isinstance(data, str) else repr(data))
+        self.data = data

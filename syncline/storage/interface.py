@@ -1,0 +1,141 @@
+"""The persistence interface: what the database layer needs from a storage engine.
+
+Storage is multi-version: every document revision and every index entry is kept
+under the commit timestamp that wrote it, and every read names the snapshot
+timestamp it reads at. Nothing above this interface knows it is SQLite, so a
+Postgres (or any ordered key-value) implementation can be dropped in.
+
+Conventions:
+- A document is addressed by (table number, 16-byte internal id).
+- A document revision with `value=None` is a deletion.
+- Index keys are memcomparable bytes; an index entry with `internal_id=None`
+  is a tombstone meaning "this key left the index at `ts`".
+- Key ranges are half-open `[start, end)`; `end=None` means unbounded.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class TableRecord:
+    """A table's durable identity: its number is baked into every document ID."""
+
+    number: int
+    name: str
+    id_index_id: int
+    creation_index_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRecord:
+    """A user-defined database index: `fields` excludes the implicit `_creationTime`, `_id` tail."""
+
+    id: int
+    table_number: int
+    name: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRevision:
+    table_number: int
+    internal_id: bytes
+    ts: int
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    index_id: int
+    key: bytes
+    ts: int
+    internal_id: bytes | None
+
+
+@dataclass(slots=True)
+class CommitRecord:
+    """Everything one transaction commit writes; a batch of these lands atomically."""
+
+    ts: int
+    documents: list[DocumentRevision]
+    index_entries: list[IndexEntry]
+    new_tables: list[TableRecord] = field(default_factory=list)
+    max_creation_time: float = 0.0
+
+
+@dataclass(slots=True)
+class IndexChange:
+    """A schema push's index work, applied atomically with the new schema."""
+
+    ts: int
+    new_tables: list[TableRecord]
+    added: list[IndexRecord]
+    backfill: list[IndexEntry]
+    dropped: list[int]
+    schema_json: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """What storage knows at start-up: tables, indexes, the schema and the clocks."""
+
+    tables: tuple[TableRecord, ...]
+    indexes: tuple[IndexRecord, ...]
+    schema_json: str | None
+    max_ts: int
+    max_creation_time: float
+
+
+# A scanned index row: (index key, internal id, packed document).
+IndexRow = tuple[bytes, bytes, bytes]
+# A scanned table row in id order: (internal id, packed document).
+TableRow = tuple[bytes, bytes]
+
+
+class Persistence(ABC):
+    """A durable, multi-version store of documents and index entries."""
+
+    @abstractmethod
+    def load_catalog(self) -> Catalog:
+        """Read tables, indexes, schema and clocks; called once at open."""
+
+    @abstractmethod
+    def write_commits(self, commits: Sequence[CommitRecord]) -> None:
+        """Durably write a batch of commits, all or nothing, before returning."""
+
+    @abstractmethod
+    def apply_index_change(self, change: IndexChange) -> None:
+        """Durably add/backfill/drop indexes and store the schema, all or nothing."""
+
+    @abstractmethod
+    def get_document(self, table_number: int, internal_id: bytes, ts: int) -> bytes | None:
+        """The packed document as of snapshot `ts`, or None if absent or deleted."""
+
+    @abstractmethod
+    def scan_index(
+        self, index_id: int, table_number: int, start: bytes, end: bytes | None, ts: int,
+        reverse: bool, limit: int,
+    ) -> list[IndexRow]:
+        """Live index rows in `[start, end)` at snapshot `ts`, in key order (or reversed)."""
+
+    @abstractmethod
+    def scan_table(
+        self, table_number: int, start: bytes, end: bytes | None, ts: int, reverse: bool,
+        limit: int,
+    ) -> list[TableRow]:
+        """Live documents of a table with internal id in `[start, end)` at snapshot `ts`."""
+
+    @abstractmethod
+    def documents_in_table(self, table_number: int, ts: int) -> list[TableRow]:
+        """Every live document of a table at `ts`, for schema validation and index backfill.
+
+        Called only from the committer's writer thread while commits are paused.
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections; the store must be reopenable afterwards."""

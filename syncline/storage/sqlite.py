@@ -1,0 +1,314 @@
+"""SQLite persistence: WAL journal, one writer connection, one reader connection per thread.
+
+MVCC lives in the schema: `documents` and `index_entries` are keyed by
+(..., ts), and a read at snapshot S picks, per key, the newest row with ts <= S.
+Those "newest row at or before S" picks are correlated sub-selects that SQLite
+answers with one B-tree seek each, so a range read costs O(rows returned) seeks
+whatever the table size.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from typing import Literal
+
+from syncline.storage.interface import (
+    Catalog,
+    CommitRecord,
+    IndexChange,
+    IndexRecord,
+    IndexRow,
+    Persistence,
+    TableRecord,
+    TableRow,
+)
+
+Durability = Literal["full", "normal"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tables (
+    number INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    id_index_id INTEGER NOT NULL,
+    creation_index_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS indexes (
+    id INTEGER PRIMARY KEY,
+    table_number INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    UNIQUE (table_number, name)
+);
+CREATE TABLE IF NOT EXISTS documents (
+    table_number INTEGER NOT NULL,
+    internal_id BLOB NOT NULL,
+    ts INTEGER NOT NULL,
+    value BLOB,
+    PRIMARY KEY (table_number, internal_id, ts)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS documents_by_ts ON documents (ts);
+CREATE TABLE IF NOT EXISTS index_entries (
+    index_id INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    ts INTEGER NOT NULL,
+    internal_id BLOB,
+    PRIMARY KEY (index_id, key, ts)
+) WITHOUT ROWID;
+"""
+
+_FORMAT_VERSION = 1
+
+# The newest entry per key at or before :ts, joined to the document revision
+# that is current at :ts. `{cmp_lo}`/`{cmp_hi}` and `{order}` are filled in per
+# direction and boundedness; everything else is bound parameters.
+_SCAN_INDEX = """
+SELECT e.key, e.internal_id, d.value
+FROM index_entries AS e
+JOIN documents AS d
+  ON d.table_number = :table AND d.internal_id = e.internal_id
+ AND d.ts = (SELECT max(d2.ts) FROM documents AS d2
+             WHERE d2.table_number = :table AND d2.internal_id = e.internal_id AND d2.ts <= :ts)
+WHERE e.index_id = :index AND e.key >= :lo {hi_clause} AND e.ts <= :ts
+  AND e.ts = (SELECT max(e2.ts) FROM index_entries AS e2
+              WHERE e2.index_id = :index AND e2.key = e.key AND e2.ts <= :ts)
+  AND e.internal_id IS NOT NULL
+ORDER BY e.key {order}
+LIMIT :limit
+"""
+
+_SCAN_TABLE = """
+SELECT d.internal_id, d.value
+FROM documents AS d
+WHERE d.table_number = :table AND d.internal_id >= :lo {hi_clause} AND d.ts <= :ts
+  AND d.ts = (SELECT max(d2.ts) FROM documents AS d2
+              WHERE d2.table_number = :table AND d2.internal_id = d.internal_id AND d2.ts <= :ts)
+  AND d.value IS NOT NULL
+ORDER BY d.internal_id {order}
+LIMIT :limit
+"""
+
+_GET_DOCUMENT = """
+SELECT value FROM documents
+WHERE table_number = ? AND internal_id = ? AND ts <= ?
+ORDER BY ts DESC LIMIT 1
+"""
+
+
+def _statements(template: str, column: str) -> dict[tuple[bool, bool], str]:
+    """Pre-render the four (bounded above?, reversed?) variants of a scan."""
+    out = {}
+    for bounded in (False, True):
+        for reverse in (False, True):
+            hi = f"AND {column} < :hi" if bounded else ""
+            out[(bounded, reverse)] = template.format(
+                hi_clause=hi, order="DESC" if reverse else "ASC"
+            )
+    return out
+
+
+_SCAN_INDEX_SQL = _statements(_SCAN_INDEX, "e.key")
+_SCAN_TABLE_SQL = _statements(_SCAN_TABLE, "d.internal_id")
+
+
+class SQLitePersistence(Persistence):
+    """Persistence in one SQLite file. `durability="full"` fsyncs every commit batch;
+    `"normal"` survives a killed process but not a power cut."""
+
+    def __init__(self, path: str | os.PathLike[str], *, durability: Durability = "full") -> None:
+        if durability not in ("full", "normal"):
+            raise ValueError(f"durability must be 'full' or 'normal', got {durability!r}")
+        self.path = os.fspath(path)
+        self.durability = durability
+        directory = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(directory, exist_ok=True)
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._writer = self._connect()
+        self._writer.executescript(_SCHEMA)
+        self._check_format()
+
+    # -- connections -----------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, cached_statements=64
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self.durability.upper()}")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA mmap_size=268435456")
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only=1")
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def _check_format(self) -> None:
+        row = self._writer.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+        if row is None:
+            self._writer.execute(
+                "INSERT INTO meta (key, value) VALUES ('format', ?)", (_FORMAT_VERSION,)
+            )
+        elif row[0] != _FORMAT_VERSION:
+            raise RuntimeError(
+                f"{self.path} was written by storage format {row[0]}; this syncline reads "
+                f"format {_FORMAT_VERSION}"
+            )
+
+    # -- catalog ----------------------------------------------------------------------
+
+    def load_catalog(self) -> Catalog:
+        conn = self._writer
+        tables = tuple(
+            TableRecord(n, name, i, c)
+            for n, name, i, c in conn.execute(
+                "SELECT number, name, id_index_id, creation_index_id FROM tables ORDER BY number"
+            )
+        )
+        indexes = tuple(
+            IndexRecord(i, t, name, tuple(fields.split("\x1f")))
+            for i, t, name, fields in conn.execute(
+                "SELECT id, table_number, name, fields FROM indexes ORDER BY id"
+            )
+        )
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        max_doc_ts = conn.execute("SELECT max(ts) FROM documents").fetchone()[0] or 0
+        return Catalog(
+            tables=tables,
+            indexes=indexes,
+            schema_json=meta.get("schema"),
+            max_ts=max(int(meta.get("max_ts") or 0), max_doc_ts),
+            max_creation_time=float(meta.get("max_creation_time") or 0.0),
+        )
+
+    # -- writes -------------------------------------------------------------------------
+
+    def write_commits(self, commits: Sequence[CommitRecord]) -> None:
+        if not commits:
+            return
+        conn = self._writer
+        docs = [
+            (d.table_number, d.internal_id, d.ts, d.value) for c in commits for d in c.documents
+        ]
+        entries = [
+            (e.index_id, e.key, e.ts, e.internal_id) for c in commits for e in c.index_entries
+        ]
+        tables = [(t.number, t.name, t.id_index_id, t.creation_index_id)
+                  for c in commits for t in c.new_tables]
+        max_ts = max(c.ts for c in commits)
+        max_ct = max(c.max_creation_time for c in commits)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if tables:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO tables (number, name, id_index_id, creation_index_id) "
+                    "VALUES (?, ?, ?, ?)",
+                    tables,
+                )
+            conn.executemany(
+                "INSERT INTO documents (table_number, internal_id, ts, value) VALUES (?, ?, ?, ?)",
+                docs,
+            )
+            conn.executemany(
+                "INSERT INTO index_entries (index_id, key, ts, internal_id) VALUES (?, ?, ?, ?)",
+                entries,
+            )
+            self._set_clocks(conn, max_ts, max_ct)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _set_clocks(conn: sqlite3.Connection, max_ts: int, max_creation_time: float) -> None:
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('max_ts', ?)", (max_ts,))
+        if max_creation_time:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('max_creation_time', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+                (max_creation_time,),
+            )
+
+    def apply_index_change(self, change: IndexChange) -> None:
+        conn = self._writer
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                "INSERT OR IGNORE INTO tables (number, name, id_index_id, creation_index_id) "
+                "VALUES (?, ?, ?, ?)",
+                [(t.number, t.name, t.id_index_id, t.creation_index_id)
+                 for t in change.new_tables],
+            )
+            for index_id in change.dropped:
+                conn.execute("DELETE FROM index_entries WHERE index_id = ?", (index_id,))
+                conn.execute("DELETE FROM indexes WHERE id = ?", (index_id,))
+            conn.executemany(
+                "INSERT INTO indexes (id, table_number, name, fields) VALUES (?, ?, ?, ?)",
+                [(i.id, i.table_number, i.name, "\x1f".join(i.fields)) for i in change.added],
+            )
+            conn.executemany(
+                "INSERT INTO index_entries (index_id, key, ts, internal_id) VALUES (?, ?, ?, ?)",
+                [(e.index_id, e.key, e.ts, e.internal_id) for e in change.backfill],
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)",
+                (change.schema_json,),
+            )
+            self._set_clocks(conn, change.ts, 0.0)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    # -- reads --------------------------------------------------------------------------
+
+    def get_document(self, table_number: int, internal_id: bytes, ts: int) -> bytes | None:
+        row = self._reader().execute(_GET_DOCUMENT, (table_number, internal_id, ts)).fetchone()
+        return None if row is None else row[0]
+
+    def scan_index(
+        self, index_id: int, table_number: int, start: bytes, end: bytes | None, ts: int,
+        reverse: bool, limit: int,
+    ) -> list[IndexRow]:
+        sql = _SCAN_INDEX_SQL[(end is not None, reverse)]
+        params = {"index": index_id, "table": table_number, "lo": start, "hi": end, "ts": ts,
+                  "limit": limit}
+        return self._reader().execute(sql, params).fetchall()
+
+    def scan_table(
+        self, table_number: int, start: bytes, end: bytes | None, ts: int, reverse: bool,
+        limit: int,
+    ) -> list[TableRow]:
+        sql = _SCAN_TABLE_SQL[(end is not None, reverse)]
+        params = {"table": table_number, "lo": start, "hi": end, "ts": ts, "limit": limit}
+        return self._reader().execute(sql, params).fetchall()
+
+    def documents_in_table(self, table_number: int, ts: int) -> list[TableRow]:
+        """Every live document of a table at `ts`, read on the writer connection.
+
+        Used by schema pushes, which run on the writer thread while commits are paused.
+        """
+        sql = _SCAN_TABLE_SQL[(False, False)]
+        params = {"table": table_number, "lo": b"", "hi": None, "ts": ts, "limit": -1}
+        return self._writer.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._local = threading.local()
+        self._writer.close()

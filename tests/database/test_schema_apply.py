@@ -1,0 +1,127 @@
+"""Applying schemas: validation of writes and of existing data, index backfill and removal."""
+
+from __future__ import annotations
+
+import pytest
+
+from syncline.database import Database
+from syncline.errors import QueryError, SchemaError, ValidationError, WriteConflictError
+from syncline.schema import define_schema, define_table, v
+from syncline.values import Int64
+
+
+def users():
+    """A fresh table definition (index() adds to the definition it is called on, as in Convex)."""
+    return define_table({"name": v.string(), "age": v.optional(v.int64())})
+
+
+async def insert(db: Database, table: str, doc: dict) -> str:
+    async def fn(tx):
+        return await tx.insert(table, doc)
+    return await db.run_transaction(fn)
+
+
+async def test_writes_are_validated(db: Database) -> None:
+    await db.apply_schema(define_schema({"users": users()}))
+    doc_id = await insert(db, "users", {"name": "ann", "age": 41})
+    got = await db.read(lambda tx: tx.get(doc_id))
+    assert type(got["age"]) is Int64  # v.int64 turns a plain int into an int64
+    with pytest.raises(ValidationError) as info:
+        await insert(db, "users", {"name": 5.0})
+    assert info.value.path == ".name"
+    with pytest.raises(ValidationError, match="extra field"):
+        await insert(db, "users", {"name": "x", "nickname": "y"})
+
+    async def bad_patch(tx):
+        await tx.patch(doc_id, {"name": None})
+    with pytest.raises(ValidationError):
+        await db.run_transaction(bad_patch)
+
+    async def bad_replace(tx):
+        await tx.replace(doc_id, {"age": 3})
+    with pytest.raises(ValidationError, match="name"):
+        await db.run_transaction(bad_replace)
+    # tables outside the schema are not validated
+    await insert(db, "scratch", {"anything": [1.0, "two"]})
+
+
+async def test_schema_change_refused_by_an_existing_bad_document(db: Database) -> None:
+    good = await insert(db, "users", {"name": "ok"})
+    bad = await insert(db, "users", {"name": 123.0})
+    schema = define_schema({"users": users().index("by_name", ["name"])})
+    with pytest.raises(SchemaError) as info:
+        await db.apply_schema(schema)
+    assert bad in str(info.value) and "users" in str(info.value)
+    assert db.schema is None
+    # nothing changed: the index was not created, writes are still unvalidated
+    with pytest.raises(QueryError, match="not found"):
+        await db.read(lambda tx: tx.query("users").with_index("by_name").collect())
+    await insert(db, "users", {"name": 1.0})
+
+    async def fix(tx):
+        for doc in await tx.query("users").collect():
+            if not isinstance(doc["name"], str):
+                await tx.delete(doc["_id"])
+    await db.run_transaction(fix)
+    await db.apply_schema(schema)
+    docs = await db.read(lambda tx: tx.query("users").with_index("by_name").collect())
+    assert [d["_id"] for d in docs] == [good]
+
+
+async def test_schema_validation_can_be_disabled(db: Database) -> None:
+    await insert(db, "users", {"name": 123.0})
+    await db.apply_schema(define_schema({"users": users()}, schema_validation=False))
+    await insert(db, "users", {"nope": True})
+
+
+async def test_new_index_is_backfilled_and_removed_index_dropped(db: Database) -> None:
+    for name in ("cy", "ann", "bo"):
+        await insert(db, "users", {"name": name})
+    await db.apply_schema(define_schema({"users": users().index("by_name", ["name"])}))
+    docs = await db.read(lambda tx: tx.query("users").with_index("by_name").collect())
+    assert [d["name"] for d in docs] == ["ann", "bo", "cy"]
+    await insert(db, "users", {"name": "al"})
+    docs = await db.read(lambda tx: tx.query("users").with_index(
+        "by_name", lambda q: q.lt("name", "b")).collect())
+    assert [d["name"] for d in docs] == ["al", "ann"]
+
+    await db.apply_schema(define_schema({"users": users()}))
+    with pytest.raises(QueryError, match="not found"):
+        await db.read(lambda tx: tx.query("users").with_index("by_name").collect())
+    (rows,) = db.persistence._writer.execute("SELECT count(*) FROM index_entries "
+                                             "WHERE index_id NOT IN (SELECT creation_index_id FROM tables)").fetchone()
+    assert rows == 0
+
+
+async def test_changed_index_fields_rebuild_the_index(db: Database) -> None:
+    await insert(db, "users", {"name": "b", "age": Int64(2)})
+    await insert(db, "users", {"name": "a", "age": Int64(9)})
+    await db.apply_schema(define_schema({"users": users().index("by_x", ["name"])}))
+    await db.apply_schema(define_schema({"users": users().index("by_x", ["age"])}))
+    docs = await db.read(lambda tx: tx.query("users").with_index("by_x").collect())
+    assert [d["age"] for d in docs] == [2, 9]
+
+
+async def test_schema_and_indexes_survive_reopen(db_path) -> None:
+    schema = define_schema({"users": users().index("by_name", ["name"])})
+    first = Database(db_path)
+    await first.apply_schema(schema)
+    await insert(first, "users", {"name": "z"})
+    first.close()
+    second = Database(db_path)
+    try:
+        assert second.schema == schema
+        with pytest.raises(ValidationError):
+            await insert(second, "users", {"name": 1.0})
+        docs = await second.read(lambda tx: tx.query("users").with_index("by_name").collect())
+        assert [d["name"] for d in docs] == ["z"]
+    finally:
+        second.close()
+
+
+async def test_transactions_spanning_a_schema_change_retry(db: Database) -> None:
+    tx = db.begin()
+    await tx.insert("users", {"name": 1.0})  # valid before the schema exists
+    await db.apply_schema(define_schema({"users": users()}))
+    with pytest.raises(WriteConflictError, match="schema changed"):
+        await tx.commit()
