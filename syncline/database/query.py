@@ -102,7 +102,12 @@ class Query:
         self, index: IndexInfo, start: bytes, end: bytes | None, reverse: bool, batch: int,
     ) -> Iterator[tuple[bytes, dict[str, Any]]]:
         filters = self._filters
-        for key, doc, _size in self._tx.scan(index, start, end, reverse, batch):
+        rows = self._tx.scan(index, start, end, reverse, batch)
+        if not filters:
+            for key, doc, _size in rows:
+                yield key, doc
+            return
+        for key, doc, _size in rows:
             if all(matches(f, doc) for f in filters):
                 yield key, doc
 

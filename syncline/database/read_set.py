@@ -5,8 +5,8 @@ keys written by concurrent commits (serializable OCC), and the sync layer
 checks a subscription's read set against every new commit (invalidation).
 
 Intervals are half-open byte ranges `[start, end)` over memcomparable index
-keys, `end=None` meaning unbounded. A scan records a live interval whose far
-edge moves as rows are consumed, so a `take(10)` covers exactly the ten rows it
+keys, `end=None` meaning unbounded. A scan records a handle whose far edge
+moves as rows are consumed, so a `take(10)` covers exactly the ten rows it
 returned and nothing past them.
 """
 
@@ -21,40 +21,78 @@ def point_interval(key: bytes) -> tuple[bytes, bytes]:
     return key, key + b"\x00"
 
 
+class ScanHandle:
+    """The part of a range a running scan has observed so far.
+
+    Moving one reference per consumed row is all a scan pays; the interval is
+    computed when the read set is frozen.
+    """
+
+    __slots__ = ("start", "end", "reverse", "last", "done")
+
+    def __init__(self, start: bytes, end: bytes | None, reverse: bool) -> None:
+        self.start = start
+        self.end = end
+        self.reverse = reverse
+        self.last: bytes | None = None  # the last key consumed
+        self.done = False  # the whole range was observed
+
+    def interval(self) -> tuple[bytes, bytes | None] | None:
+        if self.done:
+            return self.start, self.end
+        if self.last is None:
+            return None
+        if self.reverse:
+            return self.last, self.end
+        return self.start, self.last + b"\x00"
+
+
 class ReadSet:
     """Mutable read set of one running transaction."""
 
-    __slots__ = ("_intervals", "_count")
+    __slots__ = ("_intervals", "_scans", "_count")
 
     def __init__(self) -> None:
-        # index id -> list of [start, end] pairs (lists, so scans can move their edge)
-        self._intervals: dict[int, list[list[bytes | None]]] = {}
+        self._intervals: dict[int, list[tuple[bytes, bytes | None]]] = {}
+        self._scans: list[tuple[int, ScanHandle]] = []
         self._count = 0
 
     def __len__(self) -> int:
-        """The number of intervals recorded (the 'index ranges read' of the limits)."""
+        """The number of ranges and points recorded (the 'index ranges read' of the limits)."""
         return self._count
 
-    def add(self, index_id: int, start: bytes, end: bytes | None) -> list[bytes | None]:
-        """Record `[start, end)` and return its mutable handle `[start, end]`."""
-        handle: list[bytes | None] = [start, end]
-        self._intervals.setdefault(index_id, []).append(handle)
+    def add(self, index_id: int, start: bytes, end: bytes | None) -> None:
+        """Record that every key in `[start, end)` was observed."""
+        self._intervals.setdefault(index_id, []).append((start, end))
         self._count += 1
-        return handle
 
     def add_point(self, index_id: int, key: bytes) -> None:
         self.add(index_id, *point_interval(key))
 
+    def add_scan(self, index_id: int, start: bytes, end: bytes | None, reverse: bool) -> ScanHandle:
+        """Record a scan of `[start, end)` whose observed part grows as rows are consumed."""
+        handle = ScanHandle(start, end, reverse)
+        self._scans.append((index_id, handle))
+        self._count += 1
+        return handle
+
     def freeze(self) -> FrozenReadSet:
-        return FrozenReadSet(
-            {index_id: _merge(items) for index_id, items in self._intervals.items()}
-        )
+        by_index: dict[int, list[tuple[bytes, bytes | None]]] = {
+            index_id: list(items) for index_id, items in self._intervals.items()
+        }
+        for index_id, handle in self._scans:
+            interval = handle.interval()
+            if interval is not None:
+                by_index.setdefault(index_id, []).append(interval)
+        return FrozenReadSet({index_id: _merge(items) for index_id, items in by_index.items()})
 
 
-def _merge(items: Iterable[list[bytes | None]]) -> tuple[list[bytes], list[bytes | None]]:
+def _merge(
+    items: Iterable[tuple[bytes, bytes | None]],
+) -> tuple[list[bytes], list[bytes | None]]:
     """Sort and coalesce intervals; returns parallel (starts, ends) lists for bisection."""
     ordered = sorted(
-        (start, end) for start, end in items if end is None or start < end  # type: ignore[operator]
+        (start, end) for start, end in items if end is None or start < end
     )
     starts: list[bytes] = []
     ends: list[bytes | None] = []

@@ -214,50 +214,41 @@ class Transaction:
         the range unread, so later inserts past that point do not conflict.
         """
         self._check_open()
-        self.usage.range_read()
-        pending_map = self._pending.get(index.id)
-        pending = (
-            [pending_map.peekitem(i) for i in _irange_positions(pending_map, start, end, reverse)]
-            if pending_map else []
-        )
-        handle: list[bytes | None] | None = None
         usage = self.usage
-        rows = _merge(self._storage_rows(index, start, end, reverse, batch), pending, reverse)
-        for key, row in rows:
-            # Everything from the range's near edge up to this key has now been observed.
-            if handle is None:
-                handle = (self.reads.add(index.id, key, end) if reverse
-                          else self.reads.add(index.id, start, key + b"\x00"))
-            elif reverse:
-                handle[0] = key
-            else:
-                handle[1] = key + b"\x00"
-            if row is None:
-                continue
-            doc, size = row
+        usage.range_read()
+        handle = self.reads.add_scan(index.id, start, end, reverse)
+        rows = self._storage_rows(index, start, end, reverse, batch)
+        pending_map = self._pending.get(index.id)
+        if pending_map:
+            positions = _irange_positions(pending_map, start, end, reverse)
+            pending = [pending_map.peekitem(i) for i in positions]
+            if pending:
+                rows = _merge(rows, pending, reverse)
+        for key, data in rows:
+            handle.last = key
+            if data is None:
+                continue  # a key this transaction removed
+            size = len(data)
             usage.scanned(size)
-            yield key, doc, size
-        # Exhausted: the whole range was observed.
-        if handle is None:
-            self.reads.add(index.id, start, end)
-        else:
-            handle[0], handle[1] = start, end
+            yield key, unpack(data), size
+        handle.done = True
 
     def _storage_rows(
         self, index: IndexInfo, start: bytes, end: bytes | None, reverse: bool, batch: int,
-    ) -> Iterator[tuple[bytes, tuple[dict[str, Any], int] | None]]:
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """(key, packed document) pairs from storage, fetched in growing batches."""
         persistence = self._persistence
         ts = self.snapshot_ts
         lo, hi = start, end
         size = max(1, batch)
+        by_id = index.kind == "id"
         while True:
-            if index.kind == "id":
-                rows = [(k, k, v) for k, v in persistence.scan_table(
-                    index.table_number, lo, hi, ts, reverse, size)]
+            if by_id:
+                rows = persistence.scan_table(index.table_number, lo, hi, ts, reverse, size)
             else:
-                rows = persistence.scan_index(index.id, index.table_number, lo, hi, ts, reverse, size)
-            for key, _internal, data in rows:
-                yield key, (unpack(data), len(data))
+                rows = persistence.scan_index(
+                    index.id, index.table_number, lo, hi, ts, reverse, size)
+            yield from rows
             if len(rows) < size:
                 return
             last = rows[-1][0]
@@ -387,7 +378,7 @@ class Transaction:
             if old_key is not None and old_key != new_key:
                 pending[old_key] = None
             if new_key is not None:
-                pending[new_key] = (after, packed)
+                pending[new_key] = packed
         write.current = after
         write.packed = packed
         write.size = size
@@ -400,7 +391,6 @@ class Transaction:
         revisions: list[tuple[int, bytes, bytes | None]] = []
         entries: list[tuple[int, bytes, bytes | None]] = []
         tables: set[int] = set()
-        max_creation_time = 0.0
         for write in self._writes.values():
             if write.original is None and write.current is None:
                 continue  # inserted and deleted again: nothing happened
@@ -408,8 +398,6 @@ class Transaction:
             documents.append(WrittenDocument(write.table.name, write.document_id))
             tables.add(write.table.number)
             revisions.append((write.table.number, write.internal_id, write.packed))
-            if write.original is None and write.current is not None:
-                max_creation_time = max(max_creation_time, write.current["_creationTime"])
             for index in self.indexes_of(write.table):
                 old_key = (index_key(index, write.original, write.internal_id)
                            if write.original is not None else None)
@@ -431,7 +419,6 @@ class Transaction:
                 ts=ts,
                 documents=[DocumentRevision(t, d, ts, v) for t, d, v in revisions],
                 index_entries=[IndexEntry(x, k, ts, d) for x, k, d in entries],
-                max_creation_time=max_creation_time,
             )
 
         return CommitRequest(
@@ -516,10 +503,10 @@ def _irange_positions(
 
 
 def _merge(
-    stored: Iterator[tuple[bytes, tuple[dict[str, Any], int] | None]],
-    pending: list[tuple[bytes, tuple[dict[str, Any], bytes] | None]],
+    stored: Iterator[tuple[bytes, bytes]],
+    pending: list[tuple[bytes, bytes | None]],
     reverse: bool,
-) -> Iterator[tuple[bytes, tuple[dict[str, Any], int] | None]]:
+) -> Iterator[tuple[bytes, bytes | None]]:
     """Merge stored rows with buffered ones in key order; buffered entries win ties.
 
     A buffered `None` is a key this transaction removed; it is yielded (as None) so
@@ -529,25 +516,14 @@ def _merge(
         (lambda a, b: a > b) if reverse else (lambda a, b: a < b)
     )
     i, n = 0, len(pending)
-    for key, row in stored:
+    for row in stored:
+        key = row[0]
         while i < n and before(pending[i][0], key):
-            yield _from_pending(pending[i])
+            yield pending[i]
             i += 1
         if i < n and pending[i][0] == key:
-            yield _from_pending(pending[i])
+            yield pending[i]
             i += 1
             continue
-        yield key, row
-    while i < n:
-        yield _from_pending(pending[i])
-        i += 1
-
-
-def _from_pending(
-    item: tuple[bytes, tuple[dict[str, Any], bytes] | None],
-) -> tuple[bytes, tuple[dict[str, Any], int] | None]:
-    key, value = item
-    if value is None:
-        return key, None
-    _doc, packed = value
-    return key, (unpack(packed), len(packed))
+        yield row
+    yield from pending[i:]

@@ -64,7 +64,6 @@ class CommitRecord:
     documents: list[DocumentRevision]
     index_entries: list[IndexEntry]
     new_tables: list[TableRecord] = field(default_factory=list)
-    max_creation_time: float = 0.0
 
 
 @dataclass(slots=True)
@@ -90,8 +89,8 @@ class Catalog:
     max_creation_time: float
 
 
-# A scanned index row: (index key, internal id, packed document).
-IndexRow = tuple[bytes, bytes, bytes]
+# A scanned index row: (index key, packed document).
+IndexRow = tuple[bytes, bytes]
 # A scanned table row in id order: (internal id, packed document).
 TableRow = tuple[bytes, bytes]
 

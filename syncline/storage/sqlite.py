@@ -25,6 +25,7 @@ from syncline.storage.interface import (
     TableRecord,
     TableRow,
 )
+from syncline.values.index_key import decode_key_tuple
 
 Durability = Literal["full", "normal"]
 
@@ -62,16 +63,15 @@ CREATE TABLE IF NOT EXISTS index_entries (
 
 _FORMAT_VERSION = 1
 
-# The newest entry per key at or before :ts, joined to the document revision
-# that is current at :ts. `{cmp_lo}`/`{cmp_hi}` and `{order}` are filled in per
-# direction and boundedness; everything else is bound parameters.
+# The newest entry per key at or before :ts, with the document revision current
+# at :ts. `{hi_clause}` and `{order}` are filled in per direction and
+# boundedness; everything else is bound parameters.
 _SCAN_INDEX = """
-SELECT e.key, e.internal_id, d.value
+SELECT e.key,
+       (SELECT d.value FROM documents AS d
+        WHERE d.table_number = :table AND d.internal_id = e.internal_id AND d.ts <= :ts
+        ORDER BY d.ts DESC LIMIT 1)
 FROM index_entries AS e
-JOIN documents AS d
-  ON d.table_number = :table AND d.internal_id = e.internal_id
- AND d.ts = (SELECT max(d2.ts) FROM documents AS d2
-             WHERE d2.table_number = :table AND d2.internal_id = e.internal_id AND d2.ts <= :ts)
 WHERE e.index_id = :index AND e.key >= :lo {hi_clause} AND e.ts <= :ts
   AND e.ts = (SELECT max(e2.ts) FROM index_entries AS e2
               WHERE e2.index_id = :index AND e2.key = e.key AND e2.ts <= :ts)
@@ -185,13 +185,24 @@ class SQLitePersistence(Persistence):
             )
         )
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        # Clocks are derived rather than stored per commit, which keeps a commit to the
+        # pages it must touch: the newest revision ts, and the newest key of each
+        # table's creation-time index (its first component is the creation time).
         max_doc_ts = conn.execute("SELECT max(ts) FROM documents").fetchone()[0] or 0
+        max_creation_time = 0.0
+        for table in tables:
+            row = conn.execute(
+                "SELECT key FROM index_entries WHERE index_id = ? ORDER BY key DESC LIMIT 1",
+                (table.creation_index_id,),
+            ).fetchone()
+            if row is not None:
+                max_creation_time = max(max_creation_time, decode_key_tuple(row[0])[0])
         return Catalog(
             tables=tables,
             indexes=indexes,
             schema_json=meta.get("schema"),
             max_ts=max(int(meta.get("max_ts") or 0), max_doc_ts),
-            max_creation_time=float(meta.get("max_creation_time") or 0.0),
+            max_creation_time=max_creation_time,
         )
 
     # -- writes -------------------------------------------------------------------------
@@ -208,8 +219,6 @@ class SQLitePersistence(Persistence):
         ]
         tables = [(t.number, t.name, t.id_index_id, t.creation_index_id)
                   for c in commits for t in c.new_tables]
-        max_ts = max(c.ts for c in commits)
-        max_ct = max(c.max_creation_time for c in commits)
         conn.execute("BEGIN IMMEDIATE")
         try:
             if tables:
@@ -226,21 +235,11 @@ class SQLitePersistence(Persistence):
                 "INSERT INTO index_entries (index_id, key, ts, internal_id) VALUES (?, ?, ?, ?)",
                 entries,
             )
-            self._set_clocks(conn, max_ts, max_ct)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
 
-    @staticmethod
-    def _set_clocks(conn: sqlite3.Connection, max_ts: int, max_creation_time: float) -> None:
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('max_ts', ?)", (max_ts,))
-        if max_creation_time:
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('max_creation_time', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
-                (max_creation_time,),
-            )
 
     def apply_index_change(self, change: IndexChange) -> None:
         conn = self._writer
@@ -267,7 +266,9 @@ class SQLitePersistence(Persistence):
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)",
                 (change.schema_json,),
             )
-            self._set_clocks(conn, change.ts, 0.0)
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('max_ts', ?)", (change.ts,)
+            )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
