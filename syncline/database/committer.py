@@ -10,6 +10,7 @@ visible timestamp (what new transactions read at) only moves past durable data.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -22,6 +23,8 @@ from syncline.database.read_set import FrozenReadSet
 from syncline.database.write_log import LoggedCommit, WriteLog, WrittenDocument
 from syncline.errors import SynclineError, WriteConflictError
 from syncline.storage.interface import CommitRecord, Persistence
+
+_log = logging.getLogger(__name__)
 
 CommitListener = Callable[[LoggedCommit], None]
 # Commits written per storage transaction at most, so one huge backlog cannot
@@ -192,7 +195,10 @@ class Committer:
             job.future.set_result(job.ts)
         for job in batch:
             for listener in self._listeners:
-                listener(job.logged)
+                try:
+                    listener(job.logged)
+                except Exception:  # a broken listener must not stop the committer
+                    _log.exception("commit listener %r failed", listener)
 
     def _run_exclusive_job(self, job: _ExclusiveJob) -> None:
         with self._lock:

@@ -209,3 +209,17 @@ async def test_conflict_retry_is_bounded(db: Database) -> None:
     with pytest.raises(WriteConflictError, match="gave up after 3 attempts"):
         await db.run_transaction(always_conflicts, max_attempts=3)
     assert attempts == 3
+
+
+async def test_reads_are_repeatable_at_the_snapshot(db: Database) -> None:
+    (doc,) = await seed(db, "t", [{"v": 1.0}])
+    reader = db.begin(read_only=True)
+    assert (await reader.get(doc))["v"] == 1.0
+    writer = db.begin()
+    await writer.patch(doc, {"v": 2.0})
+    await writer.insert("t", {"v": 3.0})
+    await writer.commit()
+    assert (await reader.get(doc))["v"] == 1.0
+    assert [d["v"] for d in await reader.query("t").collect()] == [1.0]
+    fresh = db.begin(read_only=True)
+    assert [d["v"] for d in await fresh.query("t").collect()] == [2.0, 3.0]

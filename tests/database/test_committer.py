@@ -1,0 +1,51 @@
+"""The committer: ordered timestamps, commit listeners, group commit."""
+
+from __future__ import annotations
+
+import asyncio
+
+from syncline.database import Database
+
+
+async def test_timestamps_strictly_increase_and_listeners_see_durable_commits(db: Database) -> None:
+    seen = []
+
+    def broken(_commit) -> None:
+        raise RuntimeError("listener bug")
+
+    db.add_commit_listener(broken)
+    db.add_commit_listener(lambda commit: seen.append((commit.ts, db.visible_ts)))
+
+    async def write(i: int) -> int:
+        tx = db.begin()
+        await tx.insert("t", {"i": float(i)})
+        return await tx.commit()
+    stamps = await asyncio.gather(*(write(i) for i in range(50)))
+    assert len(set(stamps)) == 50
+    assert [ts for ts, _ in seen] == sorted(stamps)
+    # a listener runs only once the commit is durable and visible
+    assert all(visible >= ts for ts, visible in seen)
+
+
+async def test_concurrent_commits_share_storage_transactions(db: Database) -> None:
+    batches: list[int] = []
+    original = db.persistence.write_commits
+
+    def counting(commits):
+        batches.append(len(commits))
+        return original(commits)
+    db.persistence.write_commits = counting  # type: ignore[method-assign]
+
+    async def write(i: int) -> None:
+        async def fn(tx):
+            await tx.insert("t", {"i": float(i)})
+        await db.run_transaction(fn, max_attempts=1)
+    await asyncio.gather(*(write(i) for i in range(200)))
+    assert sum(batches) == 200
+    assert len(batches) < 200  # at least some commits were grouped under one fsync
+
+
+async def test_read_only_commit_returns_its_snapshot(db: Database) -> None:
+    tx = db.begin()
+    await tx.query("t").collect()
+    assert await tx.commit() == tx.snapshot_ts

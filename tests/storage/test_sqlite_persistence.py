@@ -1,0 +1,112 @@
+"""The SQLite persistence on its own: MVCC reads at snapshots, atomic batches, reopen."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from syncline.storage import (
+    CommitRecord,
+    DocumentRevision,
+    IndexChange,
+    IndexEntry,
+    IndexRecord,
+    SQLitePersistence,
+    TableRecord,
+)
+
+TABLE = TableRecord(number=10001, name="t", id_index_id=1, creation_index_id=2)
+DOC = b"\x01" * 16
+
+
+def commit(ts: int, value: bytes | None, entries: list[IndexEntry]) -> CommitRecord:
+    return CommitRecord(ts, [DocumentRevision(TABLE.number, DOC, ts, value)], entries,
+                        new_tables=[TABLE])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SQLitePersistence:
+    s = SQLitePersistence(tmp_path / "s.sqlite3", durability="normal")
+    yield s
+    s.close()
+
+
+def test_reads_see_the_version_current_at_their_snapshot(store: SQLitePersistence) -> None:
+    store.write_commits([commit(10, b"v1", [IndexEntry(5, b"k1", 10, DOC)])])
+    store.write_commits([commit(20, b"v2", [IndexEntry(5, b"k1", 20, None),
+                                            IndexEntry(5, b"k2", 20, DOC)])])
+    store.write_commits([commit(30, None, [IndexEntry(5, b"k2", 30, None)])])
+    assert store.get_document(TABLE.number, DOC, 5) is None
+    assert store.get_document(TABLE.number, DOC, 15) == b"v1"
+    assert store.get_document(TABLE.number, DOC, 25) == b"v2"
+    assert store.get_document(TABLE.number, DOC, 35) is None
+
+    def scan(ts: int, reverse: bool = False) -> list:
+        return store.scan_index(5, TABLE.number, b"", None, ts, reverse, 100)
+    assert scan(15) == [(b"k1", b"v1")]
+    assert scan(25) == [(b"k2", b"v2")]
+    assert scan(35) == []
+    assert store.scan_table(TABLE.number, b"", None, 15, False, 10) == [(DOC, b"v1")]
+    assert store.scan_table(TABLE.number, b"", None, 35, False, 10) == []
+
+
+def test_scan_bounds_order_and_limit(store: SQLitePersistence) -> None:
+    docs = [bytes([i]) * 16 for i in range(1, 6)]
+    store.write_commits([CommitRecord(
+        10,
+        [DocumentRevision(TABLE.number, d, 10, b"doc%d" % i) for i, d in enumerate(docs)],
+        [IndexEntry(7, b"key%d" % i, 10, d) for i, d in enumerate(docs)],
+        new_tables=[TABLE],
+    )])
+    rows = store.scan_index(7, TABLE.number, b"key1", b"key4", 10, False, 100)
+    assert [k for k, _ in rows] == [b"key1", b"key2", b"key3"]
+    rows = store.scan_index(7, TABLE.number, b"key1", b"key4", 10, True, 2)
+    assert [k for k, _ in rows] == [b"key3", b"key2"]
+
+
+def test_a_failing_batch_writes_nothing(store: SQLitePersistence) -> None:
+    store.write_commits([commit(10, b"v1", [])])
+    with pytest.raises(sqlite3.IntegrityError):
+        # the second commit repeats (table, id, ts): the whole batch must roll back
+        store.write_commits([commit(20, b"v2", []), commit(20, b"dup", [])])
+    assert store.get_document(TABLE.number, DOC, 100) == b"v1"
+    assert store.load_catalog().max_ts == 10
+
+
+def test_catalog_survives_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = SQLitePersistence(path)
+    store.write_commits([commit(10, b"v1", [])])
+    store.apply_index_change(IndexChange(
+        ts=11, new_tables=[], added=[IndexRecord(9, TABLE.number, "by_x", ("x", "y.z"))],
+        backfill=[IndexEntry(9, b"k", 11, DOC)], dropped=[], schema_json='{"tables": []}',
+    ))
+    store.close()
+    again = SQLitePersistence(path)
+    try:
+        catalog = again.load_catalog()
+        assert catalog.tables == (TABLE,)
+        assert catalog.indexes == (IndexRecord(9, TABLE.number, "by_x", ("x", "y.z")),)
+        assert catalog.schema_json == '{"tables": []}'
+        assert catalog.max_ts == 11
+        assert again.scan_index(9, TABLE.number, b"", None, 11, False, 10) == [(b"k", b"v1")]
+    finally:
+        again.close()
+
+
+def test_refuses_a_file_from_another_format(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    SQLitePersistence(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = 999 WHERE key = 'format'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(RuntimeError, match="format 999"):
+        SQLitePersistence(path)
+
+
+def test_bad_durability_setting(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="durability"):
+        SQLitePersistence(tmp_path / "x", durability="sometimes")  # type: ignore[arg-type]
