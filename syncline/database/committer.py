@@ -90,7 +90,8 @@ class Committer:
     # -- submission (any thread) --------------------------------------------------------
 
     def add_listener(self, listener: CommitListener) -> None:
-        """Call `listener` on the writer thread after each commit becomes durable."""
+        """Call `listener` on the writer thread once each commit is durable and visible,
+        before the committing transaction is told it succeeded."""
         self._listeners.append(listener)
 
     def submit(self, request: CommitRequest) -> Future[int]:
@@ -191,14 +192,16 @@ class Committer:
         with self._lock:
             self._mark_tables_persisted(tables)
             self.visible_ts = batch[-1].ts
-        for job in batch:
-            job.future.set_result(job.ts)
+        # Listeners hear of a commit before its caller does, so whoever waits on a
+        # commit can rely on every listener (e.g. subscription invalidation) having run.
         for job in batch:
             for listener in self._listeners:
                 try:
                     listener(job.logged)
                 except Exception:  # a broken listener must not stop the committer
                     _log.exception("commit listener %r failed", listener)
+        for job in batch:
+            job.future.set_result(job.ts)
 
     def _run_exclusive_job(self, job: _ExclusiveJob) -> None:
         with self._lock:
