@@ -1,1 +1,22 @@
-"""syncline: the reactive backend for Python."""
+"""syncline: the reactive backend for Python.
+
+The names an app developer imports live here: validators and schema builders,
+the special values, and the errors their code raises or catches.
+"""
+
+from syncline.errors import ConvexError, SynclineError, ValidationError, WriteConflictError
+from syncline.schema import define_schema, define_table, pagination_opts_validator, v
+from syncline.values import UNDEFINED, Int64
+
+__all__ = [
+    "UNDEFINED",
+    "ConvexError",
+    "Int64",
+    "SynclineError",
+    "ValidationError",
+    "WriteConflictError",
+    "define_schema",
+    "define_table",
+    "pagination_opts_validator",
+    "v",
+]
