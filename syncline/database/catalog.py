@@ -12,8 +12,9 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-from syncline.errors import InvalidValueError
+from syncline.errors import InvalidIdError, InvalidValueError
 from syncline.storage.interface import Catalog, IndexRecord, TableRecord
+from syncline.values import decode_id
 
 FIRST_USER_TABLE_NUMBER = 10001
 MAX_TABLES = 10_000
@@ -89,8 +90,19 @@ class TableRegistry:
     def by_number(self, number: int) -> TableInfo | None:
         return self._by_number.get(number)
 
+    def table_of_id(self, document_id: str) -> str | None:
+        """The name of the table a document ID belongs to, or None (for `v.id` checks)."""
+        try:
+            number, _ = decode_id(document_id)
+        except InvalidIdError:
+            return None
+        info = self._by_number.get(number)
+        return None if info is None else info.name
+
     def names(self) -> list[str]:
-        return sorted(self._by_name)
+        """Tables that exist in storage (a name only queried so far is not a table yet)."""
+        return sorted(info.name for info in self._by_name.values()
+                      if info.number in self._persisted)
 
     def get_or_create(self, name: str) -> TableInfo:
         info = self._by_name.get(name)

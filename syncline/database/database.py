@@ -197,7 +197,7 @@ class Database:
             for name, definition in tables_in_schema.items():
                 for _internal, doc in docs_of(name):
                     try:
-                        definition.validate_document(doc, id_table=self._table_of_id)
+                        definition.validate_document(doc, id_table=self.tables.table_of_id)
                     except ValidationError as e:
                         raise SchemaError(
                             f"Schema validation failed: document with ID {doc['_id']!r} in "
@@ -246,14 +246,3 @@ class Database:
             self._indexes.version + 1, kept + added, self.tables
         )
         self._schema = schema
-
-    def _table_of_id(self, document_id: str) -> str | None:
-        from syncline.errors import InvalidIdError
-        from syncline.values import decode_id
-
-        try:
-            number, _ = decode_id(document_id)
-        except InvalidIdError:
-            return None
-        info = self.tables.by_number(number)
-        return None if info is None else info.name

@@ -131,15 +131,6 @@ class Transaction:
                 f"db.{operation} is not allowed in a read-only transaction (a query); use a mutation"
             )
 
-    def table_of_id(self, document_id: str) -> str | None:
-        """The name of the table an ID belongs to, or None (used by `v.id` validation)."""
-        try:
-            number, _ = decode_id(document_id)
-        except InvalidIdError:
-            return None
-        table = self._tables.by_number(number)
-        return None if table is None else table.name
-
     def _resolve(self, document_id: Any, operation: str) -> tuple[TableInfo | None, bytes]:
         if not isinstance(document_id, str):
             raise InvalidIdError(
@@ -351,7 +342,7 @@ class Transaction:
         if schema is not None and schema.schema_validation:
             definition = schema.tables.get(table)
             if definition is not None:
-                return definition.validate_document(fields, id_table=self.table_of_id)
+                return definition.validate_document(fields, id_table=self._tables.table_of_id)
         result = normalize(fields)
         return result
 

@@ -114,6 +114,16 @@ _SCAN_INDEX_SQL = _statements(_SCAN_INDEX, "e.key")
 _SCAN_TABLE_SQL = _statements(_SCAN_TABLE, "d.internal_id")
 
 
+def _insert_tables(conn: sqlite3.Connection, tables: Sequence[TableRecord]) -> None:
+    """Register tables; a table first written by two commits of one batch is inserted once."""
+    if tables:
+        conn.executemany(
+            "INSERT OR IGNORE INTO tables (number, name, id_index_id, creation_index_id) "
+            "VALUES (?, ?, ?, ?)",
+            [(t.number, t.name, t.id_index_id, t.creation_index_id) for t in tables],
+        )
+
+
 class SQLitePersistence(Persistence):
     """Persistence in one SQLite file. `durability="full"` fsyncs every commit batch;
     `"normal"` survives a killed process but not a power cut."""
@@ -217,16 +227,9 @@ class SQLitePersistence(Persistence):
         entries = [
             (e.index_id, e.key, e.ts, e.internal_id) for c in commits for e in c.index_entries
         ]
-        tables = [(t.number, t.name, t.id_index_id, t.creation_index_id)
-                  for c in commits for t in c.new_tables]
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if tables:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO tables (number, name, id_index_id, creation_index_id) "
-                    "VALUES (?, ?, ?, ?)",
-                    tables,
-                )
+            _insert_tables(conn, [t for c in commits for t in c.new_tables])
             conn.executemany(
                 "INSERT INTO documents (table_number, internal_id, ts, value) VALUES (?, ?, ?, ?)",
                 docs,
@@ -245,12 +248,7 @@ class SQLitePersistence(Persistence):
         conn = self._writer
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(
-                "INSERT OR IGNORE INTO tables (number, name, id_index_id, creation_index_id) "
-                "VALUES (?, ?, ?, ?)",
-                [(t.number, t.name, t.id_index_id, t.creation_index_id)
-                 for t in change.new_tables],
-            )
+            _insert_tables(conn, change.new_tables)
             for index_id in change.dropped:
                 conn.execute("DELETE FROM index_entries WHERE index_id = ?", (index_id,))
                 conn.execute("DELETE FROM indexes WHERE id = ?", (index_id,))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-import threading
 
 import pytest
 
 from syncline.database import Database
 from syncline.errors import WriteConflictError
+from tests.database.threads import run_on_threads
 
 
 async def seed(db: Database, table: str, docs: list[dict]) -> list[str]:
@@ -173,24 +173,7 @@ async def test_bank_transfers_keep_the_total_under_interleaving(db: Database) ->
 def test_bank_transfers_keep_the_total_across_threads(db: Database) -> None:
     """Real parallelism: several threads, each with its own event loop, one database."""
     ids = asyncio.run(seed(db, "accounts", [{"balance": 100.0} for _ in range(5)]))
-    errors: list[BaseException] = []
-
-    def worker(seed_value: int) -> None:
-        rng = random.Random(seed_value)
-
-        async def run() -> None:
-            await asyncio.gather(*(_transfer(db, ids, rng) for _ in range(60)))
-        try:
-            asyncio.run(run())
-        except BaseException as e:  # noqa: BLE001
-            errors.append(e)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    run_on_threads(4, 60, lambda rng: _transfer(db, ids, rng))
     docs = asyncio.run(db.read(lambda tx: tx.query("accounts").collect()))
     assert sum(d["balance"] for d in docs) == 500.0
 

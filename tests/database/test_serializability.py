@@ -20,6 +20,7 @@ import pytest
 
 from syncline.database import Database
 from syncline.errors import WriteConflictError
+from tests.database.threads import run_on_threads
 
 
 @dataclass
@@ -116,22 +117,5 @@ def test_multithreaded_history_is_serializable(db: Database) -> None:
     ids, initial = asyncio.run(setup(db))
     log: list[Record] = []
     lock = threading.Lock()
-    errors: list[BaseException] = []
-
-    def worker(seed: int) -> None:
-        rng = random.Random(seed)
-
-        async def run() -> None:
-            await asyncio.gather(*(one_transaction(db, ids, rng, log, lock) for _ in range(40)))
-        try:
-            asyncio.run(run())
-        except BaseException as e:  # noqa: BLE001
-            errors.append(e)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    run_on_threads(4, 40, lambda rng: one_transaction(db, ids, rng, log, lock))
     assert replay(initial, log) == asyncio.run(final_state(db))

@@ -211,3 +211,9 @@ async def test_data_survives_reopen_and_clocks_keep_increasing(db_path) -> None:
         assert second.visible_ts > ts
     finally:
         second.close()
+
+
+async def test_table_names_lists_tables_with_data(db: Database) -> None:
+    await db.read(lambda tx: tx.query("only_queried").collect())
+    await insert(db, "real", {})
+    assert db.table_names() == ["real"]
