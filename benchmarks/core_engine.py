@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -229,6 +230,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         latency[str(size)] = {"p50_ms": percentile(samples, 50) * 1000,
                               "p99_ms": percentile(samples, 99) * 1000}
         bench.close()
+    shutil.rmtree(workdir, ignore_errors=True)
     results["range100_latency"] = latency
     results["ratios"] = {
         "insert_tx": results["insert_tx_per_s.syncline"] / results["insert_tx_per_s.raw_sqlite"],

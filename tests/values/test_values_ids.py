@@ -114,3 +114,15 @@ def test_string_order_is_internal_id_order_within_a_table(table, a, b):
 def test_new_internal_id():
     a, b = new_internal_id(), new_internal_id()
     assert len(a) == 16 and type(a) is bytes and a != b
+
+
+def test_new_internal_ids_start_with_their_creation_millisecond():
+    import time
+
+    before = time.time_ns() // 1_000_000
+    ids = [new_internal_id() for _ in range(100)]
+    after = time.time_ns() // 1_000_000
+    stamps = [int.from_bytes(i[:6], "big") for i in ids]
+    assert all(before <= s <= after for s in stamps)
+    assert stamps == sorted(stamps)
+    assert len({i[6:] for i in ids}) == 100  # the random tails differ
