@@ -266,7 +266,7 @@ class Transaction:
         internal = new_internal_id()
         document_id = encode_id(info.number, internal)
         doc = {"_id": document_id, "_creationTime": self._db.next_creation_time(), **fields}
-        self._buffer(info, internal, document_id, None, doc, is_new=True)
+        self._buffer(info, internal, document_id, None, doc)
         return WriteResult(self, document_id, f"db.insert({table!r}, ...)")
 
     def patch(self, document_id: str, value: dict[str, Any]) -> WriteResult:
@@ -305,7 +305,7 @@ class Transaction:
     def delete(self, document_id: str) -> WriteResult:
         self._check_writable("delete")
         info, internal, current = self._load_for_write(document_id, "delete")
-        self._buffer(info, internal, document_id, current, None, is_new=False)
+        self._buffer(info, internal, document_id, current, None)
         return WriteResult(self, None, f"db.delete({document_id!r})")
 
     @staticmethod
@@ -335,7 +335,7 @@ class Transaction:
     ) -> None:
         validated = self._validate(info.name, fields)
         doc = {"_id": current["_id"], "_creationTime": current["_creationTime"], **validated}
-        self._buffer(info, internal, document_id, current, doc, is_new=False)
+        self._buffer(info, internal, document_id, current, doc)
 
     def _validate(self, table: str, fields: dict[str, Any]) -> dict[str, Any]:
         schema = self._schema
@@ -343,12 +343,11 @@ class Transaction:
             definition = schema.tables.get(table)
             if definition is not None:
                 return definition.validate_document(fields, id_table=self._tables.table_of_id)
-        result = normalize(fields)
-        return result
+        return normalize(fields)
 
     def _buffer(
         self, info: TableInfo, internal: bytes, document_id: str,
-        before: dict[str, Any] | None, after: dict[str, Any] | None, *, is_new: bool,
+        before: dict[str, Any] | None, after: dict[str, Any] | None,
     ) -> None:
         """Apply one write to the buffer and to the pending index entries."""
         size = check_document(after) if after is not None else 0
