@@ -158,8 +158,8 @@ class Query:
         if not isinstance(options, dict):
             raise QueryError("paginate() takes {'numItems': n, 'cursor': cursor_or_None}")
         num_items = _count_argument(options.get("numItems"), "paginate numItems")
-        max_rows = options.get("maximumRowsRead")
-        max_rows = None if max_rows is None else _count_argument(max_rows, "maximumRowsRead")
+        max_rows = _positive_option(options, "maximumRowsRead")
+        max_bytes = _positive_option(options, "maximumBytesRead")
         if num_items == 0 and options.get("endCursor") is None:
             raise QueryError("paginate numItems must be at least 1")
         index, start, end, reverse = self._plan()
@@ -167,35 +167,41 @@ class Query:
         cursor = options.get("cursor")
         end_cursor = options.get("endCursor")
 
+        # Cursor keys are clamped to the query's own range: an edited cursor can move
+        # where a page starts or stops, never widen what the query may read.
         if cursor is not None:
             kind, key = _decode_cursor(cursor, fingerprint)
             if kind == _CURSOR_END:
                 return {"page": [], "isDone": True, "continueCursor": cursor}
             if reverse:
-                end = key
+                end = _lower_end(end, key)
             else:
-                start = key + b"\x00"
+                start = max(start, key + b"\x00")
         pinned_end = False
         if end_cursor is not None:
             kind, key = _decode_cursor(end_cursor, fingerprint)
             if kind == _CURSOR_KEY:
                 pinned_end = True
                 if reverse:
-                    start = key
+                    start = max(start, key)
                 else:
-                    end = key + b"\x00"
+                    end = _lower_end(end, key + b"\x00")
 
         page: list[dict[str, Any]] = []
         last_key: bytes | None = None
         exhausted = True
         filters = self._filters
+        bytes_read = 0
         rows = self._tx.scan(index, start, end, reverse, min(num_items + 1, 1024))
-        for scanned, (key, doc, _size) in enumerate(rows, start=1):
+        for scanned, (key, doc, size) in enumerate(rows, start=1):
             last_key = key
+            bytes_read += size
             if all(matches(f, doc) for f in filters):
                 page.append(doc)
             if end_cursor is None and (
-                len(page) >= num_items or (max_rows is not None and scanned >= max_rows)
+                len(page) >= num_items
+                or (max_rows is not None and scanned >= max_rows)
+                or (max_bytes is not None and bytes_read >= max_bytes)
             ):
                 exhausted = False
                 break
@@ -219,6 +225,21 @@ def _count_argument(n: Any, what: str) -> int:
     if n < 0:
         raise QueryError(f"{what} must be a non-negative integer, got {n!r}")
     return n
+
+
+def _positive_option(options: dict[str, Any], name: str) -> int | None:
+    value = options.get(name)
+    if value is None:
+        return None
+    count = _count_argument(value, name)
+    if count < 1:
+        raise QueryError(f"paginate {name} must be at least 1, got {value!r}")
+    return count
+
+
+def _lower_end(end: bytes | None, bound: bytes) -> bytes:
+    """The smaller of two exclusive range ends, where None means unbounded."""
+    return bound if end is None or bound < end else end
 
 
 def _fingerprint(table: str, index: str, reverse: bool, start: bytes, end: bytes | None) -> int:

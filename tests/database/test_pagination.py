@@ -106,3 +106,43 @@ async def test_maximum_rows_read_limits_scanning(db: Database) -> None:
                         flt=lambda q: q.eq(q.mod(q.field("i"), 2), 0))
     assert [d["i"] for d in result["page"]] == [0.0, 2.0]
     assert result["isDone"] is False
+
+
+async def test_an_edited_cursor_cannot_escape_the_query_range(db: Database) -> None:
+    async def fill_owners(tx):
+        for owner in ("alice", "bob", "carol"):
+            for i in range(3):
+                await tx.insert("notes", {"owner": owner, "i": float(i)})
+    await db.run_transaction(fill_owners)
+    from syncline.schema import define_schema, define_table, v
+    await db.apply_schema(define_schema({"notes": define_table(
+        {"owner": v.string(), "i": v.number()}).index("by_owner", ["owner"])}))
+
+    def bob_page(cursor, end_cursor=None, order="asc", num_items=10):
+        opts = {"numItems": num_items, "cursor": cursor}
+        if end_cursor is not None:
+            opts["endCursor"] = end_cursor
+        return db.read(lambda tx: tx.query("notes").with_index(
+            "by_owner", lambda q: q.eq("owner", "bob")).order(order).paginate(opts))
+
+    import base64
+    for order in ("asc", "desc"):
+        first = await bob_page(None, order=order, num_items=1)
+        assert [d["owner"] for d in first["page"]] == ["bob"]
+        assert not first["isDone"]  # so its cursor is a key cursor we can forge from
+        header = base64.urlsafe_b64decode(first["continueCursor"] + "==")[:6]
+        # forged cursors with a valid fingerprint, pointing before and after bob's rows
+        for forged_key in (b"", b"\x60a", b"\x60bz", b"\xff" * 8):
+            forged = base64.urlsafe_b64encode(header + forged_key).decode().rstrip("=")
+            for cursor, end_cursor in ((forged, None), (None, forged)):
+                result = await bob_page(cursor, end_cursor, order)
+                assert {d["owner"] for d in result["page"]} <= {"bob"}
+
+
+async def test_maximum_bytes_read_and_bad_options(db: Database) -> None:
+    await fill(db, 10)
+    result = await page(db, {"numItems": 10, "cursor": None, "maximumBytesRead": 1})
+    assert len(result["page"]) == 1 and not result["isDone"]
+    for bad in ({"maximumRowsRead": 0}, {"maximumBytesRead": -5}):
+        with pytest.raises(QueryError, match="at least 1|non-negative"):
+            await page(db, {"numItems": 3, "cursor": None, **bad})
