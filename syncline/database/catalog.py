@@ -18,6 +18,7 @@ from syncline.values import decode_id
 
 FIRST_USER_TABLE_NUMBER = 10001
 MAX_TABLES = 10_000
+MAX_TABLE_NAME_LENGTH = 64
 BY_ID = "by_id"
 BY_CREATION_TIME = "by_creation_time"
 
@@ -61,6 +62,10 @@ def check_table_name(name: str) -> None:
         raise InvalidValueError(
             f"Invalid table name {name!r}: table names contain only letters, digits and "
             "underscores, start with a letter, and cannot start with an underscore"
+        )
+    if len(name) > MAX_TABLE_NAME_LENGTH:
+        raise InvalidValueError(
+            f"Invalid table name {name[:80]!r}...: at most {MAX_TABLE_NAME_LENGTH} characters"
         )
 
 
@@ -112,7 +117,8 @@ class TableRegistry:
         with self._lock:
             info = self._by_name.get(name)
             if info is None:
-                if len(self._by_name) >= MAX_TABLES:
+                # Names only queried so far hold no data and do not count.
+                if len(self._persisted) >= MAX_TABLES:
                     raise InvalidValueError(f"A deployment holds at most {MAX_TABLES} tables")
                 number = self._next_table
                 self._next_table += 1

@@ -50,6 +50,11 @@ _FLOAT_EXACT_LIMIT = 2**53
 # --------------------------------------------------------------------------- helpers
 
 
+
+def _sorted_object(obj: dict[str, Any]) -> dict[str, Any]:
+    """Objects are canonical with keys in sorted order, the same form normalize() gives."""
+    return obj if len(obj) < 2 else {k: obj[k] for k in sorted(obj)}
+
 def _is_valid_id(value: str) -> bool:
     """Syntactic ID check; ID encoding belongs to the values layer."""
     from syncline.values.ids import is_valid_id
@@ -171,7 +176,7 @@ def _canonical_any(value: Any, path: str) -> Any:
             if x is UNDEFINED:
                 continue  # an undefined field is the same as a missing one
             out[_plain_str(k)] = _canonical_any(x, _field_path(path, k))
-        return out
+        return _sorted_object(out)
     what = "undefined" if value is UNDEFINED else f"{value!r} (a Python {type(value).__name__})"
     raise ValidationError(
         f"{what} is not a valid Convex value.\n{_path_line(path)}".rstrip("\n"), path=path
@@ -578,7 +583,7 @@ class ObjectValidator(Validator):
                     path=path,
                 )
             out[_plain_str(k)] = fv._check(x, _field_path(path, k), id_table)
-        return out
+        return _sorted_object(out)
 
     def _copy(self, *, optional: bool) -> Validator:
         return ObjectValidator(self._fields, optional=optional)
@@ -657,7 +662,7 @@ class RecordValidator(Validator):
                 )
             self._keys._check(k, key_path, id_table)
             out[_plain_str(k)] = self._values._check(x, key_path, id_table)
-        return out
+        return _sorted_object(out)
 
     def _copy(self, *, optional: bool) -> Validator:
         return RecordValidator(self._keys, self._values, optional=optional)
@@ -779,8 +784,8 @@ class LiteralValidator(Validator):
             if math.isnan(lit):
                 if isinstance(value, float) and math.isnan(value):
                     return value
-            elif value == lit:
-                return float(value)
+            elif value == lit and math.copysign(1.0, value) == math.copysign(1.0, lit):
+                return float(value)  # -0.0 and 0.0 are different values
         _no_match(value, self, path)
 
     def _copy(self, *, optional: bool) -> Validator:

@@ -68,7 +68,11 @@ class CommitRecord:
 
 @dataclass(slots=True)
 class IndexChange:
-    """A schema push's index work, applied atomically with the new schema."""
+    """A schema push's index work, applied atomically with the new schema.
+
+    Dropped indexes disappear from the catalog at once; their entries may be
+    reclaimed later, since transactions that began earlier can still read them.
+    """
 
     ts: int
     new_tables: list[TableRecord]

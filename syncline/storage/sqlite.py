@@ -9,11 +9,12 @@ whatever the table size.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
 from collections.abc import Sequence
-from typing import Literal
+from typing import IO, Literal
 
 from syncline.storage.interface import (
     Catalog,
@@ -114,6 +115,24 @@ _SCAN_INDEX_SQL = _statements(_SCAN_INDEX, "e.key")
 _SCAN_TABLE_SQL = _statements(_SCAN_TABLE, "d.internal_id")
 
 
+def _lock_exclusively(path: str) -> IO[bytes]:
+    """Hold an exclusive lock beside the database file for as long as it is open.
+
+    One committer per file is what makes conflict detection and table numbering
+    sound, so a second opener (another process, or a second Database here) fails fast.
+    """
+    handle = open(path + ".lock", "wb")  # noqa: SIM115 - held open until close()
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise RuntimeError(
+            f"{path} is already open in another syncline Database (this or another "
+            "process); a database file has exactly one owner at a time"
+        ) from None
+    return handle
+
+
 def _insert_tables(conn: sqlite3.Connection, tables: Sequence[TableRecord]) -> None:
     """Register tables; a table first written by two commits of one batch is inserted once."""
     if tables:
@@ -135,12 +154,14 @@ class SQLitePersistence(Persistence):
         self.durability = durability
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
+        self._lock_file = _lock_exclusively(self.path)
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._writer = self._connect()
         self._writer.executescript(_SCHEMA)
         self._check_format()
+        self.purge_dropped_indexes()
 
     # -- connections -----------------------------------------------------------------
 
@@ -249,9 +270,15 @@ class SQLitePersistence(Persistence):
         conn.execute("BEGIN IMMEDIATE")
         try:
             _insert_tables(conn, change.new_tables)
+            # A dropped index's entries stay until the next schema change or restart:
+            # transactions that began before this change may still be reading them.
+            self._purge_dropped(conn)
             for index_id in change.dropped:
-                conn.execute("DELETE FROM index_entries WHERE index_id = ?", (index_id,))
                 conn.execute("DELETE FROM indexes WHERE id = ?", (index_id,))
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('dropped_indexes', ?)",
+                (",".join(map(str, change.dropped)),),
+            )
             conn.executemany(
                 "INSERT INTO indexes (id, table_number, name, fields) VALUES (?, ?, ?, ?)",
                 [(i.id, i.table_number, i.name, "\x1f".join(i.fields)) for i in change.added],
@@ -267,6 +294,24 @@ class SQLitePersistence(Persistence):
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('max_ts', ?)", (change.ts,)
             )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _purge_dropped(conn: sqlite3.Connection) -> None:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'dropped_indexes'").fetchone()
+        for index_id in (row[0].split(",") if row and row[0] else ()):
+            conn.execute("DELETE FROM index_entries WHERE index_id = ?", (int(index_id),))
+        conn.execute("DELETE FROM meta WHERE key = 'dropped_indexes'")
+
+    def purge_dropped_indexes(self) -> None:
+        """Delete entries of indexes dropped earlier; safe when no transaction is running."""
+        conn = self._writer
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._purge_dropped(conn)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -311,3 +356,4 @@ class SQLitePersistence(Persistence):
             self._readers.clear()
         self._local = threading.local()
         self._writer.close()
+        self._lock_file.close()

@@ -85,12 +85,23 @@ async def test_new_index_is_backfilled_and_removed_index_dropped(db: Database) -
         "by_name", lambda q: q.lt("name", "b")).collect())
     assert [d["name"] for d in docs] == ["al", "ann"]
 
+    def user_index_entries() -> int:
+        (rows,) = db.persistence._writer.execute(
+            "SELECT count(*) FROM index_entries "
+            "WHERE index_id NOT IN (SELECT creation_index_id FROM tables)").fetchone()
+        return rows
+
+    running = db.begin(read_only=True)  # began while by_name still existed
     await db.apply_schema(define_schema({"users": users()}))
     with pytest.raises(QueryError, match="not found"):
         await db.read(lambda tx: tx.query("users").with_index("by_name").collect())
-    (rows,) = db.persistence._writer.execute("SELECT count(*) FROM index_entries "
-                                             "WHERE index_id NOT IN (SELECT creation_index_id FROM tables)").fetchone()
-    assert rows == 0
+    # the running transaction still reads the index it started with
+    docs = await running.query("users").with_index("by_name").collect()
+    assert [d["name"] for d in docs] == ["al", "ann", "bo", "cy"]
+    assert user_index_entries() == 4
+    # the next schema change reclaims the dropped index's entries
+    await db.apply_schema(define_schema({"users": users(), "other": define_table({})}))
+    assert user_index_entries() == 0
 
 
 async def test_changed_index_fields_rebuild_the_index(db: Database) -> None:

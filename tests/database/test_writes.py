@@ -217,3 +217,17 @@ async def test_table_names_lists_tables_with_data(db: Database) -> None:
     await db.read(lambda tx: tx.query("only_queried").collect())
     await insert(db, "real", {})
     assert db.table_names() == ["real"]
+
+
+async def test_table_name_length_limit(db: Database) -> None:
+    await insert(db, "t" * 64, {})
+
+    async def fn(tx):
+        await tx.insert("t" * 65, {})
+    with pytest.raises(InvalidValueError, match="at most 64"):
+        await db.run_transaction(fn)
+
+
+def test_a_second_database_on_the_same_file_is_refused(db: Database, db_path) -> None:
+    with pytest.raises(RuntimeError, match="already open"):
+        Database(db_path)

@@ -557,3 +557,20 @@ def test_copy_and_pickle() -> None:
     for x in (val, v.optional(v.string()), pagination_opts_validator):
         back = pickle.loads(pickle.dumps(x))
         assert back == x and back.is_optional == x.is_optional
+
+
+def test_validated_objects_are_canonical_like_normalize():
+    from syncline.values import normalize, pack
+
+    doc = {"b": 1.0, "a": {"z": 1.0, "y": 2.0}}
+    validator = v.object({"b": v.number(), "a": v.object({"z": v.number(), "y": v.number()})})
+    assert pack(validator.validate(doc)) == pack(normalize(doc))
+    assert pack(v.any().validate(doc)) == pack(normalize(doc))
+    assert list(v.record(v.string(), v.number()).validate({"q": 1.0, "p": 2.0})) == ["p", "q"]
+
+
+def test_zero_literals_keep_their_sign():
+    assert v.literal(0.0).is_valid(0.0)
+    assert not v.literal(0.0).is_valid(-0.0)
+    assert v.literal(-0.0).is_valid(-0.0)
+    assert not v.literal(-0.0).is_valid(0)

@@ -110,3 +110,31 @@ def test_refuses_a_file_from_another_format(tmp_path: Path) -> None:
 def test_bad_durability_setting(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="durability"):
         SQLitePersistence(tmp_path / "x", durability="sometimes")  # type: ignore[arg-type]
+
+
+def test_a_database_file_has_one_owner(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    first = SQLitePersistence(path)
+    with pytest.raises(RuntimeError, match="already open"):
+        SQLitePersistence(path)
+    first.close()
+    SQLitePersistence(path).close()  # free again once closed
+
+
+def test_dropped_index_entries_are_reclaimed_at_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = SQLitePersistence(path)
+    store.write_commits([commit(10, b"v1", [])])
+    store.apply_index_change(IndexChange(
+        ts=11, new_tables=[], added=[IndexRecord(9, TABLE.number, "by_x", ("x",))],
+        backfill=[IndexEntry(9, b"k", 11, DOC)], dropped=[], schema_json=None))
+    store.apply_index_change(IndexChange(
+        ts=12, new_tables=[], added=[], backfill=[], dropped=[9], schema_json=None))
+    assert store.load_catalog().indexes == ()
+    assert store.scan_index(9, TABLE.number, b"", None, 12, False, 10) == [(b"k", b"v1")]
+    store.close()
+    store = SQLitePersistence(path)
+    try:
+        assert store.scan_index(9, TABLE.number, b"", None, 12, False, 10) == []
+    finally:
+        store.close()
