@@ -164,3 +164,17 @@ async def test_schema_changes_under_concurrent_writes_keep_indexes_complete(db: 
     assert len(everything) == 90
     assert sorted(d["_id"] for d in indexed) == sorted(d["_id"] for d in everything)
     assert [d["name"] for d in indexed] == sorted(d["name"] for d in everything)
+
+
+async def test_id_fields_must_name_their_table(db: Database) -> None:
+    await db.apply_schema(define_schema({
+        "users": users(),
+        "posts": define_table({"author": v.id("users"), "title": v.string()}),
+    }))
+    user = await insert(db, "users", {"name": "ann"})
+    await insert(db, "posts", {"author": user, "title": "hello"})
+    post = await insert(db, "posts", {"author": user, "title": "again"})
+    with pytest.raises(ValidationError, match="users"):
+        await insert(db, "posts", {"author": post, "title": "wrong table"})
+    with pytest.raises(ValidationError):
+        await insert(db, "posts", {"author": "not-an-id", "title": "garbage"})
