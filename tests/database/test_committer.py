@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from syncline.database import Database
 
 
@@ -49,3 +51,31 @@ async def test_read_only_commit_returns_its_snapshot(db: Database) -> None:
     tx = db.begin()
     await tx.query("t").collect()
     assert await tx.commit() == tx.snapshot_ts
+
+
+async def test_a_failed_storage_write_fails_its_commits_and_nothing_else(db: Database) -> None:
+    original = db.persistence.write_commits
+    calls = 0
+
+    def flaky(commits):
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise OSError("disk full")
+        return original(commits)
+    db.persistence.write_commits = flaky  # type: ignore[method-assign]
+
+    async def add(tx):
+        return await tx.insert("t", {"x": 1.0})
+    before = db.visible_ts
+    reader = db.begin()
+    assert await reader.query("t").collect() == []
+    with pytest.raises(OSError, match="disk full"):
+        await db.run_transaction(add)
+    assert db.visible_ts == before
+    assert await db.read(lambda tx: tx.query("t").collect()) == []
+    # the failed commit never happened, so it cannot conflict with what `reader` read
+    await reader.insert("u", {})
+    await reader.commit()
+    doc_id = await db.run_transaction(add)  # and the database keeps working
+    assert (await db.read(lambda tx: tx.get(doc_id)))["x"] == 1.0
