@@ -95,20 +95,11 @@ class Query:
         return index, start, end, self._order == "desc"
 
     def _rows(self, batch: int) -> Iterator[tuple[bytes, dict[str, Any]]]:
+        """Matching (key, document) pairs in query order."""
         index, start, end, reverse = self._plan()
-        yield from self._scan(index, start, end, reverse, batch)
-
-    def _scan(
-        self, index: IndexInfo, start: bytes, end: bytes | None, reverse: bool, batch: int,
-    ) -> Iterator[tuple[bytes, dict[str, Any]]]:
         filters = self._filters
-        rows = self._tx.scan(index, start, end, reverse, batch)
-        if not filters:
-            for key, doc, _size in rows:
-                yield key, doc
-            return
-        for key, doc, _size in rows:
-            if all(matches(f, doc) for f in filters):
+        for key, doc, _size in self._tx.scan(index, start, end, reverse, batch):
+            if not filters or all(matches(f, doc) for f in filters):
                 yield key, doc
 
     # -- terminals ---------------------------------------------------------------------

@@ -208,26 +208,37 @@ class Transaction:
         usage = self.usage
         usage.range_read()
         handle = self.reads.add_scan(index.id, start, end, reverse)
-        rows = self._storage_rows(index, start, end, reverse, batch)
         pending_map = self._pending.get(index.id)
-        if pending_map:
-            positions = _irange_positions(pending_map, start, end, reverse)
-            pending = [pending_map.peekitem(i) for i in positions]
-            if pending:
-                rows = _merge(rows, pending, reverse)
-        for key, data in rows:
-            handle.last = key
-            if data is None:
-                continue  # a key this transaction removed
-            size = len(data)
-            usage.scanned(size)
-            yield key, unpack(data), size
+        pending = (
+            [pending_map.peekitem(i)
+             for i in _irange_positions(pending_map, start, end, reverse)]
+            if pending_map else None
+        )
+        if pending:
+            rows: Iterator[tuple[bytes, bytes | None]] = _merge(
+                self._storage_rows(index, start, end, reverse, batch), pending, reverse)
+            for key, data in rows:
+                handle.last = key
+                if data is None:
+                    continue  # a key this transaction removed
+                size = len(data)
+                usage.scanned(size)
+                yield key, unpack(data), size
+        else:
+            # The common case, kept to one generator: storage batches, nothing to merge.
+            for stored in self._storage_batches(index, start, end, reverse, batch):
+                for key, data in stored:
+                    handle.last = key
+                    size = len(data)
+                    usage.scanned(size)
+                    yield key, unpack(data), size
         handle.done = True
 
-    def _storage_rows(
+    def _storage_batches(
         self, index: IndexInfo, start: bytes, end: bytes | None, reverse: bool, batch: int,
-    ) -> Iterator[tuple[bytes, bytes]]:
-        """(key, packed document) pairs from storage, fetched in growing batches."""
+    ) -> Iterator[list[tuple[bytes, bytes]]]:
+        """Lists of (key, packed document) from storage, in batches that grow as a scan
+        goes on, so `take(n)` fetches about n rows and `collect()` few round trips."""
         persistence = self._persistence
         ts = self.snapshot_ts
         lo, hi = start, end
@@ -239,7 +250,7 @@ class Transaction:
             else:
                 rows = persistence.scan_index(
                     index.id, index.table_number, lo, hi, ts, reverse, size)
-            yield from rows
+            yield rows
             if len(rows) < size:
                 return
             last = rows[-1][0]
@@ -248,6 +259,12 @@ class Transaction:
             else:
                 lo = last + b"\x00"
             size = min(size * 2, 1024)
+
+    def _storage_rows(
+        self, index: IndexInfo, start: bytes, end: bytes | None, reverse: bool, batch: int,
+    ) -> Iterator[tuple[bytes, bytes]]:
+        for rows in self._storage_batches(index, start, end, reverse, batch):
+            yield from rows
 
     # -- writes --------------------------------------------------------------------------
 
