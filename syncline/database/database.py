@@ -9,12 +9,12 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import orjson
 
-from syncline.database.catalog import IndexCatalog, TableRegistry
+from syncline.database.catalog import IndexCatalog, IndexInfo, TableRegistry
 from syncline.database.committer import CommitListener, Committer
 from syncline.database.index_range import index_key
 from syncline.database.transaction import Transaction
@@ -184,14 +184,13 @@ class Database:
         """Runs on the writer thread with commits paused; `ts` is this change's timestamp."""
         persistence = self.persistence
         tables_in_schema = schema.tables if schema is not None else {}
-        documents: dict[str, list[tuple[bytes, dict[str, Any]]]] = {}
 
-        def docs_of(name: str) -> list[tuple[bytes, dict[str, Any]]]:
-            if name not in documents:
-                info = self.tables.get(name)
-                rows = [] if info is None else persistence.documents_in_table(info.number, ts)
-                documents[name] = [(internal, unpack(data)) for internal, data in rows]
-            return documents[name]
+        def docs_of(name: str) -> Iterator[tuple[bytes, dict[str, Any]]]:
+            """Streamed, so a push over a large table never holds it in memory."""
+            info = self.tables.get(name)
+            if info is not None:
+                for internal, data in persistence.documents_in_table(info.number, ts):
+                    yield internal, unpack(data)
 
         if schema is not None and schema.schema_validation:
             for name, definition in tables_in_schema.items():
@@ -223,26 +222,28 @@ class Database:
             IndexRecord(info.id, info.table_number, info.name, info.fields)
             for key, info in current.items() if desired.get(key) == info.fields
         ]
-        added: list[IndexRecord] = []
-        backfill: list[IndexEntry] = []
+        added: list[IndexInfo] = []
         for (table, name), fields in desired.items():
             existing = current.get((table, name))
             if existing is not None and existing.fields == fields:
                 continue
             table_info = self.tables.get_or_create(table)
-            record = IndexRecord(self.tables.allocate_index_id(), table_info.number, name, fields)
-            added.append(record)
-            probe = IndexCatalog.from_records(0, [record], self.tables).by_table[table][name]
-            backfill += [
-                IndexEntry(record.id, index_key(probe, doc, internal), ts, internal)
-                for internal, doc in docs_of(table)
-            ]
+            added.append(IndexInfo(self.tables.allocate_index_id(), table_info.number, table,
+                                   name, fields, "user"))
+
+        def backfill() -> Iterator[IndexEntry]:
+            for index in added:
+                for internal, doc in docs_of(index.table_name):
+                    yield IndexEntry(index.id, index_key(index, doc, internal), ts, internal)
+
+        added_records = [IndexRecord(i.id, i.table_number, i.name, i.fields) for i in added]
         persistence.apply_index_change(IndexChange(
-            ts=ts, new_tables=new_tables, added=added, backfill=backfill, dropped=dropped,
+            ts=ts, new_tables=new_tables, added=added_records, backfill=backfill(),
+            dropped=dropped,
             schema_json=orjson.dumps(schema.to_json()).decode() if schema is not None else None,
         ))
         self.tables.mark_persisted({t.number for t in new_tables})
         self._indexes = IndexCatalog.from_records(
-            self._indexes.version + 1, kept + added, self.tables
+            self._indexes.version + 1, kept + added_records, self.tables
         )
         self._schema = schema

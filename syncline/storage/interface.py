@@ -16,7 +16,7 @@ Conventions:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 
@@ -77,7 +77,7 @@ class IndexChange:
     ts: int
     new_tables: list[TableRecord]
     added: list[IndexRecord]
-    backfill: list[IndexEntry]
+    backfill: Iterable[IndexEntry]  # may be lazy: consumed once, inside the write
     dropped: list[int]
     schema_json: str | None
 
@@ -133,7 +133,7 @@ class Persistence(ABC):
         """Live documents of a table with internal id in `[start, end)` at snapshot `ts`."""
 
     @abstractmethod
-    def documents_in_table(self, table_number: int, ts: int) -> list[TableRow]:
+    def documents_in_table(self, table_number: int, ts: int) -> Iterator[TableRow]:
         """Every live document of a table at `ts`, for schema validation and index backfill.
 
         Called only from the committer's writer thread while commits are paused.

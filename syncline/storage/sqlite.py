@@ -13,7 +13,7 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import IO, Literal
 
 from syncline.storage.interface import (
@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS index_entries (
 """
 
 _FORMAT_VERSION = 1
+_BACKFILL_PAGE = 2048
 
 # The newest entry per key at or before :ts, with the document revision current
 # at :ts. `{hi_clause}` and `{order}` are filled in per direction and
@@ -285,7 +286,7 @@ class SQLitePersistence(Persistence):
             )
             conn.executemany(
                 "INSERT INTO index_entries (index_id, key, ts, internal_id) VALUES (?, ?, ?, ?)",
-                [(e.index_id, e.key, e.ts, e.internal_id) for e in change.backfill],
+                ((e.index_id, e.key, e.ts, e.internal_id) for e in change.backfill),
             )
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)",
@@ -340,14 +341,22 @@ class SQLitePersistence(Persistence):
         params = {"table": table_number, "lo": start, "hi": end, "ts": ts, "limit": limit}
         return self._reader().execute(sql, params).fetchall()
 
-    def documents_in_table(self, table_number: int, ts: int) -> list[TableRow]:
-        """Every live document of a table at `ts`, read on the writer connection.
+    def documents_in_table(self, table_number: int, ts: int) -> Iterator[TableRow]:
+        """Every live document of a table at `ts`, read on the writer connection in
+        pages, so a schema push over a large table never holds it all in memory.
 
         Used by schema pushes, which run on the writer thread while commits are paused.
         """
         sql = _SCAN_TABLE_SQL[(False, False)]
-        params = {"table": table_number, "lo": b"", "hi": None, "ts": ts, "limit": -1}
-        return self._writer.execute(sql, params).fetchall()
+        lo = b""
+        while True:
+            params = {"table": table_number, "lo": lo, "hi": None, "ts": ts,
+                      "limit": _BACKFILL_PAGE}
+            rows = self._writer.execute(sql, params).fetchall()
+            yield from rows
+            if len(rows) < _BACKFILL_PAGE:
+                return
+            lo = rows[-1][0] + b"\x00"
 
     def close(self) -> None:
         with self._readers_lock:

@@ -178,3 +178,34 @@ async def test_id_fields_must_name_their_table(db: Database) -> None:
         await insert(db, "posts", {"author": post, "title": "wrong table"})
     with pytest.raises(ValidationError):
         await insert(db, "posts", {"author": "not-an-id", "title": "garbage"})
+
+
+async def test_schema_push_streams_large_tables(db: Database) -> None:
+    """More documents than one storage page: all are validated and all are indexed."""
+    async def fill(tx):
+        for i in range(4500):
+            await tx.insert("users", {"name": f"u{i:05d}"})
+        await tx.insert("users", {"name": 0.0})  # the bad one sits on the last page
+    await db.run_transaction(fill)
+    schema = define_schema({"users": users().index("by_name", ["name"])})
+    with pytest.raises(SchemaError, match="does not match"):
+        await db.apply_schema(schema)
+
+    async def fix(tx):
+        bad = await tx.query("users").order("desc").first()
+        await tx.delete(bad["_id"])
+    await db.run_transaction(fix)
+    await db.apply_schema(schema)
+    docs = await db.read(lambda tx: tx.query("users").with_index(
+        "by_name", lambda q: q.gte("name", "u04490")).collect())
+    assert [d["name"] for d in docs] == [f"u{i:05d}" for i in range(4490, 4500)]
+    total = 0
+    cursor = None
+    while True:
+        result = await db.read(lambda tx, c=cursor: tx.query("users").with_index(
+            "by_name").paginate({"numItems": 1000, "cursor": c}))
+        total += len(result["page"])
+        if result["isDone"]:
+            break
+        cursor = result["continueCursor"]
+    assert total == 4500
