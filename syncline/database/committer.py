@@ -75,7 +75,9 @@ class Committer:
         self._persistence = persistence
         self._mark_tables_persisted = mark_tables_persisted
         self._unpersisted_tables = unpersisted_tables
-        self._lock = threading.RLock()
+        # Held while a commit is validated and while an exclusive job runs; the Database
+        # also takes it to read a consistent (snapshot, schema version, schema) triple.
+        self.lock = threading.RLock()
         self._wakeup = threading.Condition(threading.Lock())
         self._queue: deque[_CommitJob | _ExclusiveJob | None] = deque()
         self._log = WriteLog(horizon_ts=max_ts)
@@ -96,7 +98,7 @@ class Committer:
 
     def submit(self, request: CommitRequest) -> Future[int]:
         future: Future[int] = Future()
-        with self._lock:
+        with self.lock:
             if self._closed:
                 future.set_exception(CommitterClosedError("The database is closed"))
                 return future
@@ -125,7 +127,7 @@ class Committer:
         before it retry.
         """
         future: Future[Any] = Future()
-        with self._lock:
+        with self.lock:
             if self._closed:
                 future.set_exception(CommitterClosedError("The database is closed"))
                 return future
@@ -181,7 +183,7 @@ class Committer:
         try:
             self._persistence.write_commits([job.record for job in batch])
         except BaseException as error:  # noqa: BLE001 - every waiter must hear about it
-            with self._lock:
+            with self.lock:
                 self._log.remove({job.ts for job in batch})
             for job in batch:
                 job.future.set_exception(error)
@@ -189,7 +191,7 @@ class Committer:
         tables: set[int] = set()
         for job in batch:
             tables |= job.table_numbers
-        with self._lock:
+        with self.lock:
             self._mark_tables_persisted(tables)
             self.visible_ts = batch[-1].ts
         # Listeners hear of a commit before its caller does, so whoever waits on a
@@ -204,7 +206,7 @@ class Committer:
             job.future.set_result(job.ts)
 
     def _run_exclusive_job(self, job: _ExclusiveJob) -> None:
-        with self._lock:
+        with self.lock:
             # Commits validated before we took the lock are queued behind us: land them
             # first so the exclusive work sees the latest state.
             with self._wakeup:
@@ -225,7 +227,7 @@ class Committer:
         job.future.set_result(result)
 
     def close(self) -> None:
-        with self._lock:
+        with self.lock:
             if self._closed:
                 return
             self._closed = True

@@ -116,7 +116,7 @@ class Database:
     def begin(self, *, read_only: bool = False) -> Transaction:
         """Start a transaction reading at the newest durable snapshot."""
         committer = self.committer
-        with committer._lock:
+        with committer.lock:
             return Transaction(
                 self, committer.visible_ts, self._indexes, self._schema,
                 committer.schema_version, read_only,
