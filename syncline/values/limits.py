@@ -86,6 +86,13 @@ def _str_size(s: str) -> int:
         ) from None
 
 
+def _too_nested() -> _Invalid:
+    return _Invalid(
+        f"Value is too nested (more than the maximum {MAX_NESTING_DEPTH} levels of "
+        "nested objects and arrays)"
+    )
+
+
 def _checked_size(value: Any, depth: int) -> int:
     """Size of `value`, validating limits. `depth` is the nesting level `value`
     has if it is an array or object."""
@@ -99,10 +106,7 @@ def _checked_size(value: Any, depth: int) -> int:
         return len(value) + 2
     if t is dict:
         if depth > MAX_NESTING_DEPTH:
-            raise _Invalid(
-                f"Value is too nested (more than the maximum {MAX_NESTING_DEPTH} levels of "
-                "nested objects and arrays)"
-            )
+            raise _too_nested()
         n = len(value)
         if n > MAX_OBJECT_FIELDS:
             raise _Invalid(f"Object has too many fields ({n} > maximum number {MAX_OBJECT_FIELDS})")
@@ -126,10 +130,7 @@ def _checked_size(value: Any, depth: int) -> int:
         return size
     if t is list:
         if depth > MAX_NESTING_DEPTH:
-            raise _Invalid(
-                f"Value is too nested (more than the maximum {MAX_NESTING_DEPTH} levels of "
-                "nested objects and arrays)"
-            )
+            raise _too_nested()
         n = len(value)
         if n > MAX_ARRAY_ELEMENTS:
             raise _Invalid(f"Array length is too long ({n} > maximum length {MAX_ARRAY_ELEMENTS})")

@@ -3,7 +3,7 @@ import math
 
 import pytest
 from hypothesis import given
-from values_strategies import identical, values
+from values_strategies import identical, sorted_keys, values
 
 from syncline.errors import InvalidValueError
 from syncline.values import UNDEFINED, Int64, normalize
@@ -11,15 +11,7 @@ from syncline.values import UNDEFINED, Int64, normalize
 
 @given(values)
 def test_canonical_values_normalize_to_themselves(v):
-    assert identical(normalize(v), _sorted_keys(v))
-
-
-def _sorted_keys(v):
-    if type(v) is list:
-        return [_sorted_keys(x) for x in v]
-    if type(v) is dict:
-        return {k: _sorted_keys(v[k]) for k in sorted(v)}
-    return v
+    assert identical(normalize(v), sorted_keys(v))
 
 
 def test_plain_int_becomes_float():

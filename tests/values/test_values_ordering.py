@@ -4,7 +4,7 @@ import math
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from values_strategies import canonical_nans, float_bits, identical, values
+from values_strategies import canonical_nans, float_bits, identical, sorted_keys, values
 
 from syncline.errors import InvalidValueError
 from syncline.values import (
@@ -136,15 +136,7 @@ def test_sorting_by_compare_equals_sorting_by_key(vs):
 
 @given(values)
 def test_key_round_trip(v):
-    assert identical(decode_key(encode_key(v)), canonical_nans(_sorted(v)))
-
-
-def _sorted(v):
-    if type(v) is list:
-        return [_sorted(x) for x in v]
-    if type(v) is dict:
-        return {k: _sorted(v[k]) for k in sorted(v)}
-    return v
+    assert identical(decode_key(encode_key(v)), canonical_nans(sorted_keys(v)))
 
 
 def test_key_round_trip_exact_specials():
@@ -182,7 +174,7 @@ def test_tuple_keys_compare_like_tuples(t1, t2):
 @given(st.lists(st.one_of(values, st.just(UNDEFINED)), max_size=4))
 def test_tuple_round_trip_and_prefixes(t):
     data = encode_key_tuple(t)
-    assert identical(decode_key_tuple(data), canonical_nans(_sorted(t)))
+    assert identical(decode_key_tuple(data), canonical_nans(sorted_keys(t)))
     for k in range(len(t) + 1):
         assert data.startswith(encode_key_tuple(t[:k]))
 

@@ -78,3 +78,12 @@ def canonical_nans(v: Any) -> Any:
     if type(v) is dict:
         return {k: canonical_nans(x) for k, x in v.items()}
     return v
+
+
+def sorted_keys(v: Any) -> Any:
+    """`v` with every object's keys in sorted order: the canonical form of a value."""
+    if type(v) is list:
+        return [sorted_keys(x) for x in v]
+    if type(v) is dict:
+        return {k: sorted_keys(v[k]) for k in sorted(v)}
+    return v
