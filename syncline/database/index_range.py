@@ -161,7 +161,3 @@ def _successor(bound: bytes, index: IndexInfo) -> bytes | None:
     if index.kind == "id":
         return bound + b"\x00"
     return prefix_successor(bound)
-
-
-def full_interval() -> tuple[bytes, None]:
-    return b"", None

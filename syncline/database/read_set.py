@@ -50,21 +50,15 @@ class ScanHandle:
 class ReadSet:
     """Mutable read set of one running transaction."""
 
-    __slots__ = ("_intervals", "_scans", "_count")
+    __slots__ = ("_intervals", "_scans")
 
     def __init__(self) -> None:
         self._intervals: dict[int, list[tuple[bytes, bytes | None]]] = {}
         self._scans: list[tuple[int, ScanHandle]] = []
-        self._count = 0
-
-    def __len__(self) -> int:
-        """The number of ranges and points recorded (the 'index ranges read' of the limits)."""
-        return self._count
 
     def add(self, index_id: int, start: bytes, end: bytes | None) -> None:
         """Record that every key in `[start, end)` was observed."""
         self._intervals.setdefault(index_id, []).append((start, end))
-        self._count += 1
 
     def add_point(self, index_id: int, key: bytes) -> None:
         self.add(index_id, *point_interval(key))
@@ -73,7 +67,6 @@ class ReadSet:
         """Record a scan of `[start, end)` whose observed part grows as rows are consumed."""
         handle = ScanHandle(start, end, reverse)
         self._scans.append((index_id, handle))
-        self._count += 1
         return handle
 
     def freeze(self) -> FrozenReadSet:
