@@ -32,6 +32,8 @@ _MAX_BACKOFF_S = 0.1
 # Creation times advance by at least this much (milliseconds); a power of two, so
 # the sum is exact for any realistic epoch-millisecond value.
 _CREATION_TIME_STEP = 2.0**-10
+# Bound at import, before the functions layer may freeze `time.time` inside executions.
+_wall_clock = time.time
 
 
 class Database:
@@ -105,7 +107,7 @@ class Database:
     def next_creation_time(self) -> float:
         """A `_creationTime` in milliseconds, strictly greater than every earlier one."""
         with self._clock_lock:
-            now = time.time() * 1000.0
+            now = _wall_clock() * 1000.0
             last = self._last_creation_time
             value = now if now > last else last + _CREATION_TIME_STEP
             self._last_creation_time = value
@@ -113,13 +115,23 @@ class Database:
 
     # -- transactions ----------------------------------------------------------------------
 
-    def begin(self, *, read_only: bool = False) -> Transaction:
-        """Start a transaction reading at the newest durable snapshot."""
+    def begin(self, *, read_only: bool = False, snapshot_ts: int | None = None) -> Transaction:
+        """Start a transaction reading at the newest durable snapshot.
+
+        A read-only transaction may instead read at an earlier `snapshot_ts` (for
+        consistent reads across several queries); it must not be in the future.
+        """
         committer = self.committer
         with committer.lock:
+            ts = committer.visible_ts
+            if snapshot_ts is not None:
+                if not read_only:
+                    raise ValueError("Only a read-only transaction can read at a chosen timestamp")
+                if snapshot_ts > ts:
+                    raise ValueError(f"Timestamp {snapshot_ts} is in the future (latest is {ts})")
+                ts = snapshot_ts
             return Transaction(
-                self, committer.visible_ts, self._indexes, self._schema,
-                committer.schema_version, read_only,
+                self, ts, self._indexes, self._schema, committer.schema_version, read_only,
             )
 
     async def run_transaction(
@@ -163,17 +175,31 @@ class Database:
 
     # -- schema ----------------------------------------------------------------------------
 
-    async def apply_schema(self, schema: DatabaseSchema | None) -> None:
+    async def apply_schema(
+        self, schema: DatabaseSchema | None, *, on_applied: Callable[[], None] | None = None,
+    ) -> None:
         """Make `schema` the database's schema, atomically.
 
         Existing documents of every table in the schema are validated first (unless
         `schema_validation=False`); if any fails, nothing changes and SchemaError says
         which document. New indexes are backfilled and removed ones dropped in the same
         step. Transactions that began before the change retry.
+
+        `on_applied` runs while commits are still paused, right after the change
+        (or at once if the schema is unchanged): a deployment swaps in the code
+        that goes with the schema there, so no transaction sees one without the other.
         """
         if schema == self._schema:
+            if on_applied is not None:
+                await asyncio.wrap_future(self.committer.run_exclusive(lambda ts: on_applied()))
             return
-        await asyncio.wrap_future(self.committer.run_exclusive(lambda ts: self._apply(schema, ts)))
+
+        def apply(ts: int) -> None:
+            self._apply(schema, ts)
+            if on_applied is not None:
+                on_applied()
+
+        await asyncio.wrap_future(self.committer.run_exclusive(apply))
 
     def apply_schema_sync(self, schema: DatabaseSchema | None) -> None:
         if schema == self._schema:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from sortedcontainers import SortedDict
@@ -57,6 +58,20 @@ ScannedRow = tuple[bytes, dict[str, Any], int]
 
 class UnawaitedWriteError(SynclineError):
     """A `db.insert/patch/replace/delete` call was never awaited."""
+
+
+_ABSENT = object()  # an undo-log marker: the entry did not exist before
+
+
+@dataclass(slots=True)
+class Savepoint:
+    """A point a transaction can roll back to, for a nested `ctx.run_mutation`
+    whose failure must undo only its own writes."""
+
+    undo_position: int
+    usage: tuple[int, ...]
+    unawaited: list[WriteResult]
+    active: bool = True
 
 
 @dataclass(slots=True)
@@ -112,9 +127,13 @@ class Transaction:
         self.read_only = read_only
         self.reads = ReadSet()
         self.usage = TransactionUsage()
+        self.io_seconds = 0.0  # time spent in storage calls, which the user-code limit excludes
         self._writes: dict[bytes, _DocumentWrite] = {}
         self._pending: dict[int, SortedDict] = {}
         self._unawaited: list[WriteResult] = []
+        # Undo entries, kept only while a savepoint is active.
+        self._undo: list[tuple[Any, ...]] | None = None
+        self._savepoints: list[Savepoint] = []
         self._state = "open"
         self.commit_ts: int | None = None
 
@@ -173,7 +192,9 @@ class Transaction:
             return None
         self.usage.range_read()
         self.reads.add_point(table.by_id.id, internal)
+        started = perf_counter()
         data = self._persistence.get_document(table.number, internal, self.snapshot_ts)
+        self.io_seconds += perf_counter() - started
         if data is None:
             return None
         self.usage.scanned(len(data))
@@ -245,11 +266,13 @@ class Transaction:
         size = max(1, batch)
         by_id = index.kind == "id"
         while True:
+            started = perf_counter()
             if by_id:
                 rows = persistence.scan_table(index.table_number, lo, hi, ts, reverse, size)
             else:
                 rows = persistence.scan_index(
                     index.id, index.table_number, lo, hi, ts, reverse, size)
+            self.io_seconds += perf_counter() - started
             yield rows
             if len(rows) < size:
                 return
@@ -370,6 +393,9 @@ class Transaction:
         size = check_document(after) if after is not None else 0
         packed = pack(after) if after is not None else None
         write = self._writes.get(internal)
+        undo = self._undo
+        if undo is not None:
+            undo.append(("write", internal, _ABSENT if write is None else _copy_write(write)))
         if write is None:
             write = _DocumentWrite(info, internal, document_id, before, before, None, 0)
             self._writes[internal] = write
@@ -382,6 +408,10 @@ class Transaction:
             pending = self._pending.get(index.id)
             if pending is None:
                 pending = self._pending[index.id] = SortedDict()
+            if undo is not None:
+                for key in (old_key, new_key):
+                    if key is not None:
+                        undo.append(("pending", index.id, key, pending.get(key, _ABSENT)))
             if old_key is not None and old_key != new_key:
                 pending[old_key] = None
             if new_key is not None:
@@ -389,6 +419,63 @@ class Transaction:
         write.current = after
         write.packed = packed
         write.size = size
+
+    # -- savepoints -----------------------------------------------------------------------
+
+    def savepoint(self) -> Savepoint:
+        """Mark the current buffer so `rollback_to` can undo every write made after it.
+
+        Reads made after the savepoint stay in the read set even if rolled back:
+        the transaction did observe them, so keeping them is the safe choice.
+        """
+        self._check_open()
+        if self._undo is None:
+            self._undo = []
+        usage = self.usage
+        point = Savepoint(
+            len(self._undo),
+            (usage.documents_written, usage.bytes_written),
+            list(self._unawaited),
+        )
+        self._savepoints.append(point)
+        return point
+
+    def release(self, point: Savepoint) -> None:
+        """Keep the writes made since `point` (the nested call succeeded)."""
+        self._pop_savepoint(point)
+
+    def rollback_to(self, point: Savepoint) -> None:
+        """Undo every write made since `point` (the nested call failed)."""
+        undo = self._undo
+        assert undo is not None and point.active
+        while len(undo) > point.undo_position:
+            entry = undo.pop()
+            if entry[0] == "write":
+                _, internal, previous = entry
+                if previous is _ABSENT:
+                    del self._writes[internal]
+                else:
+                    self._writes[internal] = previous
+            else:
+                _, index_id, key, previous = entry
+                pending = self._pending[index_id]
+                if previous is _ABSENT:
+                    pending.pop(key, None)
+                else:
+                    pending[key] = previous
+        self.usage.documents_written, self.usage.bytes_written = point.usage
+        self._unawaited[:] = point.unawaited
+        self._pop_savepoint(point)
+
+    def _pop_savepoint(self, point: Savepoint) -> None:
+        # Savepoints nest: releasing or rolling back one ends every one opened after it.
+        while self._savepoints:
+            top = self._savepoints.pop()
+            top.active = False
+            if top is point:
+                break
+        if not self._savepoints:
+            self._undo = None
 
     # -- commit --------------------------------------------------------------------------
 
@@ -499,6 +586,11 @@ class Transaction:
         """Drop the buffered writes. Safe to call in any state."""
         if self._state in ("open", "committing"):
             self._state = "aborted"
+
+
+def _copy_write(write: _DocumentWrite) -> _DocumentWrite:
+    return _DocumentWrite(write.table, write.internal_id, write.document_id, write.original,
+                          write.current, write.packed, write.size)
 
 
 def _irange_positions(

@@ -231,3 +231,35 @@ async def test_table_name_length_limit(db: Database) -> None:
 def test_a_second_database_on_the_same_file_is_refused(db: Database, db_path) -> None:
     with pytest.raises(RuntimeError, match="already open"):
         Database(db_path)
+
+
+async def test_rollback_to_savepoint_undoes_only_later_writes(db):
+    async def body(tx):
+        kept = await tx.insert("t", {"n": 1})
+        point = tx.savepoint()
+        dropped = await tx.insert("t", {"n": 2})
+        await tx.patch(kept, {"n": 10})
+        inner = tx.savepoint()
+        await tx.insert("t", {"n": 3})
+        tx.release(inner)
+        tx.rollback_to(point)
+        assert await tx.get(dropped) is None
+        assert (await tx.get(kept))["n"] == 1
+        assert [d["n"] for d in await tx.query("t").collect()] == [1]
+        second = tx.savepoint()
+        await tx.insert("t", {"n": 4})
+        tx.release(second)
+        return kept
+
+    await db.run_transaction(body)
+    rows = await db.read(lambda tx: tx.query("t").collect())
+    assert sorted(d["n"] for d in rows) == [1, 4]
+
+
+async def test_rollback_forgets_unawaited_writes_of_the_failed_part(db):
+    tx = db.begin()
+    point = tx.savepoint()
+    tx.insert("t", {"n": 1})  # never awaited, but rolled back
+    tx.rollback_to(point)
+    await tx.commit()
+    assert await db.read(lambda t: t.query("t").collect()) == []
