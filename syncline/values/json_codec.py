@@ -223,8 +223,14 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
 # ----------------------------------------------------------------------------- export JSON
 
 
+_SAFE_INTEGER: Final = 2**53
+
+
 def _float_to_export(v: float) -> Any:
     if isfinite(v):
+        # Integral values print as JavaScript prints them (3, not 3.0); -0.0 stays a float.
+        if v.is_integer() and abs(v) < _SAFE_INTEGER and (v != 0 or copysign(1.0, v) > 0):
+            return int(v)
         return v
     if v != v:
         return "NaN"

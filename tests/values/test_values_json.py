@@ -129,6 +129,7 @@ def test_export_json():
         "i": Int64(2**60),
         "small": Int64(-3),
         "f": 1.5,
+        "whole": 3,
         "z": -0.0,
         "nan": math.nan,
         "inf": math.inf,
@@ -139,11 +140,14 @@ def test_export_json():
         "t": True,
         "a": [Int64(1), [b"\xff"]],
     }
+    value["whole"] = 3.0
     out = to_export_json(value)
+    assert type(out["whole"]) is int
     assert out == {
         "i": "1152921504606846976",
         "small": "-3",
         "f": 1.5,
+        "whole": 3,
         "z": -0.0,
         "nan": "NaN",
         "inf": "Infinity",
