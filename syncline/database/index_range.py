@@ -13,7 +13,6 @@ from typing import Any
 from syncline.database.catalog import IndexInfo
 from syncline.errors import InvalidIdError, QueryError
 from syncline.values import UNDEFINED, decode_id, encode_key, encode_key_tuple, normalize
-from syncline.values.index_key import prefix_successor
 
 
 def field_value(doc: dict[str, Any], path: str) -> Any:
@@ -145,7 +144,7 @@ class IndexRangeBuilder:
             bound = prefix + encode_one(value)
             start = bound if inclusive else _successor(bound, self._index)
         if self._upper is None:
-            end = prefix_successor(prefix) if prefix else None
+            end = _successor(prefix, self._index) if prefix else None
         else:
             value, inclusive = self._upper
             bound = prefix + encode_one(value)
@@ -157,7 +156,11 @@ def _successor(bound: bytes, index: IndexInfo) -> bytes | None:
     """The first key past every key equal to or extending `bound`.
 
     by_id keys are fixed-length ids, so the key just after `bound` is `bound + 0x00`.
+    In other indexes a complete value is always followed by a tag byte (below
+    0xFF), so `bound + 0xFF` ends the range. `prefix_successor` would be wrong
+    there: it would also take in values that merely extend the last one's
+    escaped payload (b"" vs b"\x00", "a" vs "a\x00b").
     """
     if index.kind == "id":
         return bound + b"\x00"
-    return prefix_successor(bound)
+    return bound + b"\xff"
