@@ -4,7 +4,19 @@ The names an app developer imports live here: validators and schema builders,
 the special values, and the errors their code raises or catches.
 """
 
+__version__ = "0.1.0"
+
 from syncline.errors import ConvexError, SynclineError, ValidationError, WriteConflictError
+from syncline.functions import (
+    action,
+    api,
+    internal,
+    internal_action,
+    internal_mutation,
+    internal_query,
+    mutation,
+    query,
+)
 from syncline.schema import define_schema, define_table, pagination_opts_validator, v
 from syncline.values import UNDEFINED, Int64
 
@@ -15,6 +27,14 @@ __all__ = [
     "SynclineError",
     "ValidationError",
     "WriteConflictError",
+    "action",
+    "api",
+    "internal",
+    "internal_action",
+    "internal_mutation",
+    "internal_query",
+    "mutation",
+    "query",
     "define_schema",
     "define_table",
     "pagination_opts_validator",

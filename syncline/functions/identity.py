@@ -1,0 +1,71 @@
+"""The user identity a function sees through `ctx.auth.get_user_identity()`.
+
+Attributes use Python names (`token_identifier`, `email_verified`); indexing
+with the documented camelCase keys (`identity["tokenIdentifier"]`) works too,
+as do custom claims.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _snake(name: str) -> str:
+    return _CAMEL.sub("_", name).lower()
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+class UserIdentity(Mapping[str, Any]):
+    """Claims of an authenticated user, keyed by their documented camelCase names."""
+
+    def __init__(self, claims: Mapping[str, Any]) -> None:
+        data = {_camel(k) if "_" in k and k not in ("email_verified",) else k: v
+                for k, v in claims.items()}
+        if "email_verified" in data:
+            data["emailVerified"] = data.pop("email_verified")
+        issuer, subject = data.get("issuer"), data.get("subject")
+        if "tokenIdentifier" not in data and issuer is not None and subject is not None:
+            data["tokenIdentifier"] = f"{issuer}|{subject}"
+        self._claims = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._claims[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._claims)
+
+    def __len__(self) -> int:
+        return len(self._claims)
+
+    def __getattr__(self, name: str) -> Any:
+        claims = self.__dict__.get("_claims", {})
+        for key in (_camel(name), name):
+            if key in claims:
+                return claims[key]
+        if name in _STANDARD_SNAKE:
+            return None  # a standard claim the token did not carry
+        raise AttributeError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._claims)
+
+    def __repr__(self) -> str:
+        return f"UserIdentity({self._claims!r})"
+
+
+_STANDARD_SNAKE = {
+    _snake(n) for n in (
+        "tokenIdentifier", "subject", "issuer", "name", "givenName", "familyName", "nickname",
+        "preferredUsername", "profileUrl", "pictureUrl", "email", "emailVerified", "gender",
+        "birthday", "timezone", "language", "phoneNumber", "phoneNumberVerified", "address",
+        "updatedAt",
+    )
+}

@@ -1,0 +1,500 @@
+"""Runs registered functions: transactions, retries, limits, determinism, logs, errors.
+
+Queries and mutations run on a pool of worker threads (16, the documented
+concurrency limit), each with its own event loop, so a runaway function can be
+interrupted without stalling the server's loop. A mutation's worker only
+executes the handler; waiting for the commit (and its fsync) happens back on
+the caller's loop, so the workers stay busy with CPU work and many commits
+share one group commit. Actions run on a separate, larger pool so an action
+waiting for `run_query` can never starve the queries it waits for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import itertools
+import random
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from syncline.database import Database, FrozenReadSet, Transaction
+from syncline.errors import ConvexError, SynclineError, ValidationError, WriteConflictError
+from syncline.functions import determinism, logs
+from syncline.functions.context import (
+    ActionCtx,
+    Auth,
+    DatabaseReader,
+    DatabaseWriter,
+    MutationCtx,
+    QueryCtx,
+)
+from syncline.functions.errors import (
+    ArgumentValidationError,
+    FunctionCallError,
+    FunctionFailure,
+    FunctionNotFoundError,
+    ReturnsValidationError,
+    describe_failure,
+)
+from syncline.functions.identity import UserIdentity
+from syncline.functions.limits import (
+    ACTION_TIME_S,
+    QUERY_MUTATION_USER_TIME_S,
+    Deadline,
+    FunctionTimeoutError,
+    watchdog,
+)
+from syncline.functions.loader import LoadedApp
+from syncline.functions.logs import LogCollector, LogLine
+from syncline.functions.references import InvalidFunctionPathError, function_path
+from syncline.functions.registration import FunctionKind, RegisteredFunction
+from syncline.values import check_value, normalize
+from syncline.values.limits import MAX_FUNCTION_ARGS_SIZE, MAX_FUNCTION_RESULT_SIZE
+
+QUERY_MUTATION_CONCURRENCY = 16
+ACTION_CONCURRENCY = 64
+MAX_MUTATION_ATTEMPTS = 64
+_FIRST_BACKOFF_S = 0.001
+_MAX_BACKOFF_S = 0.1
+_KIND_TITLE = {"query": "Query", "mutation": "Mutation", "action": "Action"}
+
+
+class ExecutionTimeoutError(SynclineError):
+    """Reported to the caller when a function ran past its time limit."""
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(8)
+
+
+@dataclass
+class Outcome:
+    """The result of one top-level call: a value or a failure, plus its log lines."""
+
+    request_id: str
+    path: str
+    kind: FunctionKind | None
+    value: Any = None
+    failure: FunctionFailure | None = None
+    log_lines: list[LogLine] = field(default_factory=list)
+    snapshot_ts: int | None = None
+    commit_ts: int | None = None
+    read_set: FrozenReadSet | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+@dataclass(frozen=True)
+class ExecutionRecord:
+    """One finished execution, for the deployment's log (`syncline logs`, the dev console)."""
+
+    request_id: str
+    path: str
+    kind: FunctionKind | None
+    started_ms: float
+    duration_ms: float
+    success: bool
+    error: str | None
+    log_lines: tuple[LogLine, ...]
+
+
+@dataclass
+class _Attempt:
+    """What a worker hands back: a value or an error, and (for mutations) the transaction."""
+
+    value: Any = None
+    error: BaseException | None = None
+    lines: list[LogLine] = field(default_factory=list)
+    tx: Transaction | None = None
+
+
+class FunctionRunner:
+    """Executes an app's functions against a Database."""
+
+    def __init__(
+        self, db: Database, app: LoadedApp | None = None, *, dev: bool = True,
+        on_record: Callable[[ExecutionRecord], None] | None = None,
+        query_mutation_threads: int = QUERY_MUTATION_CONCURRENCY,
+        action_threads: int = ACTION_CONCURRENCY,
+        user_time_limit_s: float = QUERY_MUTATION_USER_TIME_S,
+        action_time_limit_s: float = ACTION_TIME_S,
+    ) -> None:
+        determinism.install()
+        logs.install()
+        self.db = db
+        self.app = app
+        self.dev = dev
+        self.user_time_limit_s = user_time_limit_s
+        self.action_time_limit_s = action_time_limit_s
+        self.recent: deque[ExecutionRecord] = deque(maxlen=10_000)
+        self._on_record = on_record
+        self._tx_pool = ThreadPoolExecutor(query_mutation_threads, "syncline-fn")
+        self._action_pool = ThreadPoolExecutor(action_threads, "syncline-action")
+        self._local = threading.local()
+        self._counter = itertools.count()
+
+    def close(self) -> None:
+        self._tx_pool.shutdown(wait=False, cancel_futures=True)
+        self._action_pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- entry point -----------------------------------------------------------------------
+
+    async def run(
+        self, ref: Any, args: Any = None, *, expected_kind: FunctionKind | None = None,
+        identity: UserIdentity | None = None, admin: bool = False,
+        request_id: str | None = None, snapshot_ts: int | None = None,
+    ) -> Outcome:
+        """Call a function by reference or path and report how it went; never raises
+        for a failure of the function itself."""
+        request_id = request_id or new_request_id()
+        started = time.time() * 1000.0
+        try:
+            path = function_path(ref)
+        except InvalidFunctionPathError as e:
+            path = str(ref)
+            outcome = self._failed(request_id, path, None, FunctionNotFoundError(str(e)))
+            self._record(outcome, started)
+            return outcome
+        app = self.app
+        fn = app.functions.get(path) if app is not None else None
+        try:
+            if fn is None or (fn.visibility == "internal" and not admin):
+                raise FunctionNotFoundError(
+                    f"Could not find public function for '{path}'. Did you forget to run "
+                    "`syncline dev`, or misspell the name?"
+                    if not admin else f"Could not find function for '{path}'."
+                )
+            if expected_kind is not None and fn.kind != expected_kind:
+                raise FunctionNotFoundError(
+                    f"Trying to execute {path} as {_KIND_TITLE[expected_kind]}, but it is "
+                    f"defined as {_KIND_TITLE[fn.kind]}."
+                )
+            args = self._check_args(fn, path, args)
+        except SynclineError as e:
+            outcome = self._failed(request_id, path, fn.kind if fn else None, e)
+            self._record(outcome, started)
+            return outcome
+        if fn.kind == "query":
+            outcome = await self._run_query(fn, path, args, identity, request_id, snapshot_ts)
+        elif fn.kind == "mutation":
+            outcome = await self._run_mutation(fn, path, args, identity, request_id)
+        else:
+            outcome = await self._run_action(fn, path, args, identity, request_id)
+        self._record(outcome, started)
+        return outcome
+
+    # -- the three kinds -------------------------------------------------------------------
+
+    async def _run_query(
+        self, fn: RegisteredFunction, path: str, args: dict[str, Any],
+        identity: UserIdentity | None, request_id: str, snapshot_ts: int | None,
+    ) -> Outcome:
+        loop = asyncio.get_running_loop()
+        attempt = await loop.run_in_executor(
+            self._tx_pool, self._execute_query, fn, path, args, identity, snapshot_ts)
+        outcome = self._outcome(request_id, path, fn.kind, attempt)
+        if attempt.tx is not None:
+            outcome.snapshot_ts = attempt.tx.snapshot_ts
+            outcome.read_set = attempt.tx.reads.freeze()
+        return outcome
+
+    async def _run_mutation(
+        self, fn: RegisteredFunction, path: str, args: dict[str, Any],
+        identity: UserIdentity | None, request_id: str,
+    ) -> Outcome:
+        loop = asyncio.get_running_loop()
+        delay = _FIRST_BACKOFF_S
+        for attempt_number in itertools.count(1):
+            attempt = await loop.run_in_executor(
+                self._tx_pool, self._execute_mutation, fn, path, args, identity)
+            tx = attempt.tx
+            if attempt.error is None and tx is not None:
+                try:
+                    commit_ts = await tx.commit()
+                except WriteConflictError as e:
+                    if attempt_number >= MAX_MUTATION_ATTEMPTS:
+                        attempt.error = e
+                    else:
+                        await asyncio.sleep(random.uniform(0, delay))
+                        delay = min(delay * 2, _MAX_BACKOFF_S)
+                        continue
+                except Exception as e:
+                    attempt.error = e
+                else:
+                    outcome = self._outcome(request_id, path, fn.kind, attempt)
+                    outcome.commit_ts = commit_ts
+                    outcome.snapshot_ts = tx.snapshot_ts
+                    return outcome
+            if tx is not None:
+                tx.abort()
+            return self._outcome(request_id, path, fn.kind, attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _run_action(
+        self, fn: RegisteredFunction, path: str, args: dict[str, Any],
+        identity: UserIdentity | None, request_id: str,
+    ) -> Outcome:
+        loop = asyncio.get_running_loop()
+        attempt = await loop.run_in_executor(
+            self._action_pool, self._execute_action, fn, path, args, identity, request_id)
+        return self._outcome(request_id, path, fn.kind, attempt)
+
+    # -- worker side -----------------------------------------------------------------------
+
+    def _execute_query(
+        self, fn: RegisteredFunction, path: str, args: dict[str, Any],
+        identity: UserIdentity | None, snapshot_ts: int | None,
+    ) -> _Attempt:
+        tx = self.db.begin(read_only=True, snapshot_ts=snapshot_ts)
+        auth = Auth(identity)
+        ctx = QueryCtx(DatabaseReader(tx), auth, self._nested_query(tx, auth))
+        attempt = self._execute(fn, path, ctx, args, tx, deterministic=True)
+        attempt.tx = tx
+        tx.abort()
+        return attempt
+
+    def _execute_mutation(
+        self, fn: RegisteredFunction, path: str, args: dict[str, Any],
+        identity: UserIdentity | None,
+    ) -> _Attempt:
+        tx = self.db.begin()
+        auth = Auth(identity)
+        run_query = self._nested_query(tx, auth)
+        ctx = MutationCtx(DatabaseWriter(tx), auth, run_query,
+                          self._nested_mutation(tx, auth, run_query))
+        attempt = self._execute(fn, path, ctx, args, tx, deterministic=True)
+        if attempt.error is None:
+            attempt.tx = tx
+        else:
+            tx.abort()
+        return attempt
+
+    def _execute_action(
+        self, fn: RegisteredFunction, path: str, args: dict[str, Any],
+        identity: UserIdentity | None, request_id: str,
+    ) -> _Attempt:
+        collector = LogCollector()
+
+        def caller(kind: FunctionKind) -> Callable[..., Coroutine[Any, Any, Any]]:
+            async def call(ref: Any, call_args: dict[str, Any] | None = None) -> Any:
+                outcome = await self.run(ref, call_args or {}, expected_kind=kind,
+                                         identity=identity, admin=True, request_id=request_id)
+                for line in outcome.log_lines:
+                    collector.add(line.level, line.message)
+                if outcome.failure is None:
+                    return outcome.value
+                if outcome.failure.is_application_error:
+                    raise ConvexError(outcome.failure.data)
+                raise FunctionCallError(outcome.failure.message)
+            return call
+
+        ctx = ActionCtx(Auth(identity), caller("query"), caller("mutation"), caller("action"))
+        return self._execute(fn, path, ctx, args, None, deterministic=False, collector=collector)
+
+    def _execute(
+        self, fn: RegisteredFunction, path: str, ctx: Any, args: dict[str, Any],
+        tx: Transaction | None, *, deterministic: bool, collector: LogCollector | None = None,
+    ) -> _Attempt:
+        """Run the handler on this worker thread, in a fresh contextvars context so
+        nothing it sets (frozen clock, log capture) outlives the call."""
+        collector = collector or LogCollector()
+        attempt = _Attempt()
+        budget = self.user_time_limit_s if deterministic else self.action_time_limit_s
+        excluded: Callable[[], float] = (lambda: tx.io_seconds) if tx is not None else (
+            lambda: 0.0)
+        deadline = Deadline(threading.get_ident(), budget, excluded,
+                            f"{_KIND_TITLE[fn.kind]} {path}")
+        context = contextvars.copy_context()
+        try:
+            try:
+                watchdog.start(deadline)
+                attempt.value = context.run(
+                    self._drive, fn, ctx, args, collector, deadline, deterministic)
+            finally:
+                watchdog.finish(deadline)
+        except FunctionTimeoutError:
+            self._reset_loop()
+            attempt.error = ExecutionTimeoutError(deadline.message())
+        except BaseException as e:
+            attempt.error = e
+            if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                attempt.error = RuntimeError(f"{type(e).__name__} raised inside a function")
+        attempt.lines = collector.lines
+        return attempt
+
+    def _drive(
+        self, fn: RegisteredFunction, ctx: Any, args: dict[str, Any], collector: LogCollector,
+        deadline: Deadline, deterministic: bool,
+    ) -> Any:
+        loop = self._thread_loop()
+        with ExitStack() as stack:
+            stack.enter_context(logs.capture_logs(collector))
+            if deterministic:
+                stack.enter_context(determinism.deterministic(
+                    determinism.real_time() * 1000.0, self._next_seed(), fn.kind))
+            value = loop.run_until_complete(self._invoke(fn, ctx, args, deadline))
+        return self._check_returns(fn, value)
+
+    async def _invoke(
+        self, fn: RegisteredFunction, ctx: Any, args: dict[str, Any], deadline: Deadline,
+    ) -> Any:
+        """Await the handler; if it sits in a non-database await past its budget
+        (where the watchdog's interrupt cannot reach it), cancel it."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        expired = False
+
+        def check() -> None:
+            nonlocal expired
+            remaining = deadline.remaining()
+            if remaining <= 0:
+                expired = True
+                task.cancel()
+            else:
+                handles[0] = loop.call_later(remaining, check)
+
+        handles = [loop.call_later(deadline.budget_s, check)]
+        try:
+            return await fn.handler(ctx, **args)
+        except asyncio.CancelledError:
+            if expired:
+                raise FunctionTimeoutError() from None
+            raise
+        finally:
+            handles[0].cancel()
+
+    # -- nested calls inside one transaction -------------------------------------------------
+
+    def _nested_query(self, tx: Transaction, auth: Auth) -> Callable[..., Any]:
+        async def run_query(ref: Any, args: dict[str, Any] | None = None) -> Any:
+            fn, path = self._resolve_nested(ref, "query")
+            checked = self._check_args(fn, path, args or {})
+            value = await fn.handler(QueryCtx(DatabaseReader(tx), auth, run_query), **checked)
+            return self._check_returns(fn, value)
+        return run_query
+
+    def _nested_mutation(
+        self, tx: Transaction, auth: Auth, run_query: Callable[..., Any],
+    ) -> Callable[..., Any]:
+        async def run_mutation(ref: Any, args: dict[str, Any] | None = None) -> Any:
+            fn, path = self._resolve_nested(ref, "mutation")
+            checked = self._check_args(fn, path, args or {})
+            point = tx.savepoint()
+            try:
+                ctx = MutationCtx(DatabaseWriter(tx), auth, run_query, run_mutation)
+                value = self._check_returns(fn, await fn.handler(ctx, **checked))
+            except BaseException:
+                tx.rollback_to(point)
+                raise
+            tx.release(point)
+            return value
+        return run_mutation
+
+    def _resolve_nested(self, ref: Any, kind: FunctionKind) -> tuple[RegisteredFunction, str]:
+        path = function_path(ref)
+        fn = self.app.functions.get(path) if self.app is not None else None
+        if fn is None:
+            raise FunctionNotFoundError(f"Could not find function for '{path}'.")
+        if fn.kind != kind:
+            raise FunctionNotFoundError(
+                f"ctx.run_{kind} cannot call {path}: it is a {fn.kind}, not a {kind}"
+            )
+        return fn, path
+
+    # -- validation ------------------------------------------------------------------------
+
+    def _check_args(self, fn: RegisteredFunction, path: str, args: Any) -> dict[str, Any]:
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            raise ArgumentValidationError(
+                f"ArgumentValidationError: arguments to {path} must be an object, got {args!r}"
+            )
+        try:
+            if fn.args is None:
+                checked = normalize(args)
+            else:
+                checked = fn.args.validate(args, id_table=self.db.tables.table_of_id)
+            check_value(checked, max_size=MAX_FUNCTION_ARGS_SIZE, what="Function arguments")
+            return checked
+        except (ValidationError, ValueError) as e:
+            raise ArgumentValidationError(
+                f"ArgumentValidationError: {e}\nin the arguments of {path}"
+            ) from None
+
+    def _check_returns(self, fn: RegisteredFunction, value: Any) -> Any:
+        try:
+            if fn.returns is not None:
+                value = fn.returns.validate(value, id_table=self.db.tables.table_of_id)
+            else:
+                value = normalize(value)
+            check_value(value, max_size=MAX_FUNCTION_RESULT_SIZE, what="Function return value")
+        except (ValidationError, ValueError) as e:
+            raise ReturnsValidationError(
+                f"ReturnsValidationError: {e}\nin the return value of {fn.path}"
+            ) from None
+        return value
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _thread_loop(self) -> asyncio.AbstractEventLoop:
+        loop = getattr(self._local, "loop", None)
+        if loop is None or loop.is_closed():
+            loop = self._local.loop = asyncio.new_event_loop()
+        return loop
+
+    def _reset_loop(self) -> None:
+        """An interrupt may have landed inside the loop's own code: start a fresh one."""
+        loop = getattr(self._local, "loop", None)
+        self._local.loop = None
+        if loop is not None:
+            try:
+                for task in asyncio.all_tasks(loop):
+                    task.cancel()
+                loop.close()
+            except Exception:
+                pass
+
+    @staticmethod
+    def _next_seed() -> int:
+        """From the OS, so one execution's randomness says nothing about another's."""
+        return determinism.real_randbits(64)
+
+    def _outcome(
+        self, request_id: str, path: str, kind: FunctionKind | None, attempt: _Attempt,
+    ) -> Outcome:
+        if attempt.error is not None:
+            outcome = self._failed(request_id, path, kind, attempt.error)
+            outcome.log_lines = attempt.lines
+            return outcome
+        return Outcome(request_id, path, kind, attempt.value, None, attempt.lines)
+
+    def _failed(
+        self, request_id: str, path: str, kind: FunctionKind | None, error: BaseException,
+    ) -> Outcome:
+        app_dir = self.app.convex_dir.parent if self.app is not None else None
+        failure = describe_failure(error, request_id, dev=self.dev, app_dir=app_dir)
+        return Outcome(request_id, path, kind, None, failure)
+
+    def _record(self, outcome: Outcome, started_ms: float) -> None:
+        record = ExecutionRecord(
+            outcome.request_id, outcome.path, outcome.kind, started_ms,
+            time.time() * 1000.0 - started_ms, outcome.ok,
+            outcome.failure.full_message if outcome.failure else None,
+            tuple(outcome.log_lines),
+        )
+        self.recent.append(record)
+        if self._on_record is not None:
+            self._on_record(record)
+
