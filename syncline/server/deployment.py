@@ -1,0 +1,75 @@
+"""A deployment: one app's database, loaded code, function runner and admin keys.
+
+`push()` loads the app's `convex/` folder afresh and makes it live together
+with its schema: the schema is validated against the stored documents and
+applied, and the new code swapped in, while commits are paused, so no
+transaction ever runs new code against the old schema or the reverse. A push
+that fails (syntax error, import error, invalid schema, documents that do not
+match) changes nothing and the last good version keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from syncline.auth import AdminKeys
+from syncline.database import Database
+from syncline.errors import SchemaError
+from syncline.functions import ExecutionRecord, FunctionRunner, LoadedApp, PushError, load_app
+from syncline.storage.sqlite import Durability
+
+DEFAULT_INSTANCE_NAME = "syncline-local"
+
+
+@dataclass(frozen=True)
+class PushReport:
+    functions: int
+    schema_tables: int | None  # None when the app has no schema.py
+
+
+class Deployment:
+    def __init__(
+        self, app_dir: str | Path, *, data_dir: str | Path | None = None, dev: bool = True,
+        instance_name: str = DEFAULT_INSTANCE_NAME, durability: Durability = "full",
+        on_record: Callable[[ExecutionRecord], None] | None = None,
+    ) -> None:
+        self.app_dir = Path(app_dir).resolve()
+        self.data_dir = Path(data_dir).resolve() if data_dir else self.app_dir / ".syncline"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.dev = dev
+        self.db = Database(self.data_dir / "db.sqlite3", durability=durability)
+        self.admin_keys = AdminKeys.for_data_dir(self.data_dir, instance_name)
+        self.runner = FunctionRunner(self.db, dev=dev, on_record=on_record)
+        self._push_lock = asyncio.Lock()
+
+    @property
+    def app(self) -> LoadedApp | None:
+        return self.runner.app
+
+    async def push(self) -> PushReport:
+        """Load and activate the app's current code. Raises PushError, changing nothing."""
+        async with self._push_lock:
+            loop = asyncio.get_running_loop()
+            app = await loop.run_in_executor(None, load_app, self.app_dir)
+            old = self.runner.app
+
+            def activate() -> None:
+                self.runner.app = app
+
+            try:
+                await self.db.apply_schema(app.schema, on_applied=activate)
+            except SchemaError as e:
+                app.unload()
+                raise PushError(str(e)) from None
+            if old is not None:
+                old.unload()
+            return PushReport(
+                len(app.functions), None if app.schema is None else len(app.schema.tables)
+            )
+
+    def close(self) -> None:
+        self.runner.close()
+        self.db.close()

@@ -1,0 +1,217 @@
+"""The HTTP functions API, as documented and as the official `ConvexHttpClient` uses it.
+
+- `POST /api/query|mutation|action` with `{"path", "args", "format"}`;
+- `POST /api/run/{module/function}` with `{"args", "format"}`;
+- `POST /api/function` (any kind; the JS client's `function()`);
+- `POST /api/query_ts` and `/api/query_at_ts` (the JS client's `consistentQuery`);
+- `GET /version`, `GET /instance_name`.
+
+`format: "json"` (the default) returns values as plain JSON (int64 as a
+decimal string, bytes as base64); `"convex_encoded_json"` uses the wire
+encoding (`$integer`, `$bytes`, ...), which the official clients send with
+the arguments as a one-element array. A failed function is HTTP 200 with
+`status: "error"`; a malformed request is 4xx with `{"code", "message"}`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from syncline import __version__
+from syncline.errors import InvalidValueError
+from syncline.functions import Outcome, UserIdentity
+from syncline.functions.references import InvalidFunctionPathError, path_from_url
+from syncline.functions.registration import FunctionKind
+from syncline.server.deployment import Deployment
+from syncline.values import from_json, to_export_json, to_json
+from syncline.values.timestamps import decode_ts, encode_ts
+
+FORMATS = ("json", "convex_encoded_json")
+
+
+class BadRequest(Exception):
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def _bad_request(error: BadRequest) -> Response:
+    return json_response({"code": error.code, "message": error.message}, error.status)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw) if raw else {}
+    except orjson.JSONDecodeError as e:
+        raise BadRequest("BadJsonBody", f"The request body is not valid JSON: {e}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("BadJsonBody", "The request body must be a JSON object")
+    return body
+
+
+def _format(body: dict[str, Any]) -> str:
+    fmt = body.get("format", "json")
+    if fmt is None:
+        fmt = "json"
+    if fmt not in FORMATS:
+        raise BadRequest(
+            "InvalidFormat", f"Unsupported format {fmt!r}: use one of {', '.join(FORMATS)}"
+        )
+    return fmt
+
+
+def _args(body: dict[str, Any], *, allow_array: bool) -> dict[str, Any]:
+    raw = body.get("args", {})
+    if raw is None:
+        raw = {}
+    if allow_array and isinstance(raw, list):
+        if len(raw) != 1:
+            raise BadRequest("InvalidArgs", "args must be an object or a one-element array")
+        raw = raw[0]
+    if not isinstance(raw, dict):
+        raise BadRequest("InvalidArgs", "args must be a JSON object of named arguments")
+    try:
+        return from_json(raw)
+    except InvalidValueError as e:
+        raise BadRequest("InvalidArgs", f"Invalid argument value: {e}") from None
+
+
+def _path(body: dict[str, Any]) -> str:
+    path = body.get("path")
+    if not isinstance(path, str) or not path:
+        raise BadRequest("MissingPath", "The request body needs a `path` string, e.g. 'messages:list'")
+    return path
+
+
+class HttpApi:
+    """Request handlers bound to one deployment."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
+
+    def caller(self, request: Request) -> tuple[bool, UserIdentity | None]:
+        """(is admin, identity) from the Authorization header."""
+        header = request.headers.get("authorization")
+        keys = self.deployment.admin_keys
+        if header and header.startswith("Convex "):
+            if not keys.check_authorization(header):
+                raise BadRequest("Unauthorized", "The admin key in the Authorization header is not "
+                                 "valid for this deployment", 401)
+            _, _, acting_as = header[len("Convex "):].strip().partition(":")
+            return True, _acting_as_identity(acting_as) if acting_as else None
+        return False, None
+
+    async def call(self, request: Request, kind: FunctionKind | None, *,
+                   path_from_body: bool = True, allow_array: bool = True) -> Response:
+        try:
+            body = await _json_body(request)
+            fmt = _format(body)
+            if path_from_body:
+                path = _path(body)
+            else:
+                try:
+                    path = path_from_url(request.path_params["identifier"])
+                except InvalidFunctionPathError as e:
+                    raise BadRequest("InvalidPath", str(e)) from None
+            args = _args(body, allow_array=allow_array)
+            admin, identity = self.caller(request)
+            snapshot_ts = None
+            if "ts" in body and request.url.path.endswith("query_at_ts"):
+                try:
+                    snapshot_ts = decode_ts(body["ts"])
+                except (InvalidValueError, TypeError) as e:
+                    raise BadRequest("InvalidTimestamp", str(e)) from None
+                if snapshot_ts > self.deployment.db.visible_ts:
+                    raise BadRequest("InvalidTimestamp", "The timestamp is in the future")
+        except BadRequest as e:
+            return _bad_request(e)
+        outcome = await self.deployment.runner.run(
+            path, args, expected_kind=kind, identity=identity, admin=admin,
+            snapshot_ts=snapshot_ts,
+        )
+        return self.respond(outcome, fmt)
+
+    def respond(self, outcome: Outcome, fmt: str) -> Response:
+        encode = to_json if fmt == "convex_encoded_json" else to_export_json
+        log_lines = [line.formatted() for line in outcome.log_lines] if self.deployment.dev else []
+        failure = outcome.failure
+        if failure is None:
+            return json_response(
+                {"status": "success", "value": encode(outcome.value), "logLines": log_lines}
+            )
+        body: dict[str, Any] = {"status": "error", "errorMessage": failure.message,
+                                "logLines": log_lines}
+        if failure.is_application_error:
+            body["errorData"] = encode(failure.data)
+        return json_response(body)
+
+    # -- routes ----------------------------------------------------------------------------
+
+    async def query(self, request: Request) -> Response:
+        return await self.call(request, "query")
+
+    async def mutation(self, request: Request) -> Response:
+        return await self.call(request, "mutation")
+
+    async def action(self, request: Request) -> Response:
+        return await self.call(request, "action")
+
+    async def function(self, request: Request) -> Response:
+        return await self.call(request, None)
+
+    async def run(self, request: Request) -> Response:
+        return await self.call(request, None, path_from_body=False, allow_array=False)
+
+    async def query_ts(self, request: Request) -> Response:
+        return json_response({"ts": encode_ts(self.deployment.db.visible_ts)})
+
+    async def version(self, request: Request) -> Response:
+        return PlainTextResponse(__version__)
+
+    async def instance_name(self, request: Request) -> Response:
+        return PlainTextResponse(self.deployment.admin_keys.instance_name)
+
+
+def _acting_as_identity(encoded: str) -> UserIdentity:
+    try:
+        claims = orjson.loads(base64.b64decode(encoded, validate=True))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise BadRequest("Unauthorized", "The acting-as identity is not base64 JSON", 401) from None
+    if not isinstance(claims, dict):
+        raise BadRequest("Unauthorized", "The acting-as identity must be a JSON object", 401)
+    return UserIdentity(claims)
+
+
+def create_api_app(deployment: Deployment) -> Starlette:
+    api = HttpApi(deployment)
+    routes = [
+        Route("/api/query", api.query, methods=["POST"]),
+        Route("/api/mutation", api.mutation, methods=["POST"]),
+        Route("/api/action", api.action, methods=["POST"]),
+        Route("/api/function", api.function, methods=["POST"]),
+        Route("/api/run/{identifier:path}", api.run, methods=["POST"]),
+        Route("/api/query_ts", api.query_ts, methods=["POST"]),
+        Route("/api/query_at_ts", api.query, methods=["POST"]),
+        Route("/version", api.version, methods=["GET"]),
+        Route("/instance_name", api.instance_name, methods=["GET"]),
+    ]
+    middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
+                             allow_headers=["*"])]
+    return Starlette(routes=routes, middleware=middleware)
