@@ -1,0 +1,1 @@
+"""The `syncline` command line: init, dev, serve, run."""

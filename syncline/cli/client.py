@@ -1,0 +1,76 @@
+"""The CLI's HTTP client for a running deployment (`syncline run`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from syncline.cli.deploy import DEPLOYMENT_FILE
+
+
+class ClientError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    admin_key: str | None
+
+
+@dataclass(frozen=True)
+class CallResult:
+    ok: bool
+    value: Any
+    error_message: str
+    error_data: Any
+    log_lines: list[str]
+
+
+def resolve_target(directory: Path, url: str | None, admin_key: str | None) -> Target:
+    """Explicit options win; otherwise what `syncline dev/serve` recorded in the app folder."""
+    if url is None or admin_key is None:
+        recorded = directory / ".syncline" / DEPLOYMENT_FILE
+        if recorded.exists():
+            info = json.loads(recorded.read_text())
+            url = url or info.get("url")
+            admin_key = admin_key or info.get("admin_key")
+    if url is None:
+        raise ClientError(
+            f"No running deployment found for {directory.resolve()}: start one with "
+            "`syncline dev`, or pass --url and --admin-key"
+        )
+    return Target(url.rstrip("/"), admin_key)
+
+
+def call_function(target: Target, function: str, args_json: str) -> CallResult:
+    try:
+        args = orjson.loads(args_json)
+    except orjson.JSONDecodeError as e:
+        raise ClientError(f"ARGS must be a JSON object, e.g. '{{\"body\": \"hi\"}}': {e}") from None
+    if not isinstance(args, dict):
+        raise ClientError("ARGS must be a JSON object, e.g. '{\"body\": \"hi\"}'")
+    headers = {"Content-Type": "application/json"}
+    if target.admin_key:
+        headers["Authorization"] = f"Convex {target.admin_key}"
+    body = {"path": function, "args": args, "format": "json"}
+    try:
+        response = httpx.post(f"{target.url}/api/function", content=orjson.dumps(body),
+                              headers=headers, timeout=httpx.Timeout(5.0, read=660.0))
+    except httpx.HTTPError as e:
+        raise ClientError(f"Could not reach the deployment at {target.url}: {e}") from None
+    try:
+        data = response.json()
+    except ValueError:
+        raise ClientError(f"Unexpected response ({response.status_code}): {response.text}") from None
+    if response.status_code != 200:
+        raise ClientError(data.get("message", response.text))
+    return CallResult(
+        data.get("status") == "success", data.get("value"), data.get("errorMessage", ""),
+        data.get("errorData"), list(data.get("logLines", [])),
+    )

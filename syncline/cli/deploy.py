@@ -1,0 +1,84 @@
+"""`syncline dev` and `syncline serve`: start a deployment, serve it, and (dev) push on save."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import watchfiles
+
+from syncline.cli import console
+from syncline.functions import ExecutionRecord, PushError
+from syncline.server.deployment import Deployment
+from syncline.server.runtime import serve_deployment
+
+DEPLOYMENT_FILE = "deployment.json"
+_KIND_LETTER = {"query": "Q", "mutation": "M", "action": "A", None: "?"}
+
+
+def print_record(record: ExecutionRecord, *, include_logs: bool) -> None:
+    """Function logs and failures on the terminal, prefixed as Convex clients print them."""
+    prefix = f"[CONVEX {_KIND_LETTER[record.kind]}({record.path})]"
+    if include_logs:
+        for line in record.log_lines:
+            console.out.print(f"[dim]{prefix}[/] {line.formatted()}", highlight=False)
+    if not record.success:
+        console.err.print(f"[red]{prefix} {record.error}[/]", highlight=False)
+
+
+async def run_deployment(
+    directory: Path, *, host: str, port: int, site_port: int, data_dir: Path | None, dev: bool,
+) -> int:
+    directory = directory.resolve()
+    deployment = Deployment(
+        directory, data_dir=data_dir, dev=dev,
+        on_record=lambda r: print_record(r, include_logs=dev),
+    )
+    if not await _push(deployment, first=True) and not dev:
+        deployment.close()
+        return 1
+    url = f"http://{host}:{port}"
+    record = directory / ".syncline" / DEPLOYMENT_FILE
+
+    def started() -> None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps({
+            "url": url, "site_url": f"http://{host}:{site_port}",
+            "admin_key": deployment.admin_keys.admin_key(), "pid": os.getpid(),
+        }))
+        mode = "dev" if dev else "production"
+        console.out.print(f"[bold green]syncline {mode} deployment[/] of {directory}")
+        console.out.print(f"  API and sync:  [bold]{url}[/]")
+        console.out.print(f"  HTTP actions:  [bold]http://{host}:{site_port}[/]")
+        console.out.print(f"  Admin key:     {deployment.admin_keys.admin_key()}")
+        if dev:
+            console.out.print("  Watching convex/ for changes. Ctrl+C to stop.")
+
+    async def watch() -> None:
+        async for _changes in watchfiles.awatch(
+            deployment.app_dir / "convex", watch_filter=watchfiles.PythonFilter(),
+            debounce=300,
+        ):
+            await _push(deployment, first=False)
+
+    try:
+        await serve_deployment(deployment, host=host, port=port, site_port=site_port,
+                               on_started=started, background=watch if dev else None)
+    except OSError as e:
+        console.err.print(f"[red]{e}[/]")
+        return 1
+    finally:
+        record.unlink(missing_ok=True)
+    return 0
+
+
+async def _push(deployment: Deployment, *, first: bool) -> bool:
+    try:
+        report = await deployment.push()
+    except PushError as e:
+        console.err.print(f"[red]✖ Push failed[/] ({'no version is serving' if first else 'the last good version keeps serving'}):\n{e}", highlight=False)
+        return False
+    tables = "no schema" if report.schema_tables is None else f"{report.schema_tables} tables"
+    console.out.print(f"[green]✔ Pushed[/] {report.functions} functions, {tables}")
+    return True

@@ -1,0 +1,101 @@
+"""The `syncline` command: init, dev, serve, run."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+
+from syncline import __version__
+from syncline.cli import client, console, scaffold
+from syncline.cli.deploy import run_deployment
+
+DEFAULT_PORT = 3210
+DEFAULT_SITE_PORT = 3211
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="syncline")
+def main() -> None:
+    """syncline: the reactive backend for Python."""
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+def init(directory: Path) -> None:
+    """Create a new app in DIRECTORY: a schema, functions and a test."""
+    try:
+        created = scaffold.create_app(directory)
+    except scaffold.ScaffoldError as e:
+        raise click.ClickException(str(e)) from None
+    console.out.print(f"Created a syncline app in [bold]{directory}[/] ({len(created)} files).")
+    console.out.print(f"Next: [bold]syncline dev {directory}[/]")
+
+
+def _deployment_options(fn):  # type: ignore[no-untyped-def]
+    fn = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+                      help="Where the database and files live (default: DIR/.syncline).")(fn)
+    fn = click.option("--site-port", type=int, default=DEFAULT_SITE_PORT, show_default=True,
+                      help="Port of the HTTP actions site.")(fn)
+    fn = click.option("--port", type=int, default=DEFAULT_PORT, show_default=True,
+                      help="Port of the API (functions, sync).")(fn)
+    fn = click.option("--host", default="127.0.0.1", show_default=True,
+                      help="Interface to listen on.")(fn)
+    fn = click.argument("directory", type=click.Path(exists=True, file_okay=False,
+                                                     path_type=Path), default=".")(fn)
+    return fn
+
+
+@main.command()
+@_deployment_options
+def dev(directory: Path, host: str, port: int, site_port: int, data_dir: Path | None) -> None:
+    """Run a local dev deployment of the app in DIRECTORY and push every change live."""
+    code = asyncio.run(run_deployment(
+        directory, host=host, port=port, site_port=site_port, data_dir=data_dir, dev=True))
+    sys.exit(code)
+
+
+@main.command()
+@_deployment_options
+def serve(directory: Path, host: str, port: int, site_port: int, data_dir: Path | None) -> None:
+    """Run a production deployment of the app in DIRECTORY (no reload, errors redacted)."""
+    code = asyncio.run(run_deployment(
+        directory, host=host, port=port, site_port=site_port, data_dir=data_dir, dev=False))
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("function")
+@click.argument("args", default="{}")
+@click.option("--url", envvar=["SYNCLINE_URL", "CONVEX_URL"],
+              help="Deployment URL (default: the one `syncline dev` recorded in DIR/.syncline).")
+@click.option("--admin-key", envvar=["SYNCLINE_ADMIN_KEY", "CONVEX_ADMIN_KEY"],
+              help="Admin key (default: the one recorded in DIR/.syncline).")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              default=".", show_default=True, help="The app folder of the running deployment.")
+def run(function: str, args: str, url: str | None, admin_key: str | None,
+        directory: Path) -> None:
+    """Call FUNCTION (e.g. messages:send) with ARGS (a JSON object) on the running deployment.
+
+    Internal functions work too: the call is made with the admin key.
+    """
+    try:
+        target = client.resolve_target(directory, url, admin_key)
+        result = client.call_function(target, function, args)
+    except client.ClientError as e:
+        raise click.ClickException(str(e)) from None
+    for line in result.log_lines:
+        console.err.print(f"[dim]{line}[/]", highlight=False)
+    if result.ok:
+        console.print_json(result.value)
+    else:
+        console.err.print(f"[red]{result.error_message}[/]", highlight=False)
+        if result.error_data is not None:
+            console.print_json(result.error_data)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
