@@ -1,0 +1,6 @@
+from syncline import query
+
+
+@query
+async def list(ctx):
+    return ["ada", "grace"]

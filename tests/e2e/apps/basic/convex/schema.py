@@ -1,0 +1,6 @@
+from syncline import define_schema, define_table, v
+
+schema = define_schema({
+    "messages": define_table({"author": v.string(), "body": v.string()}),
+    "counters": define_table({"name": v.string(), "value": v.float64()}).index("by_name", ["name"]),
+})

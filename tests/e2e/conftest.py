@@ -1,0 +1,114 @@
+"""End-to-end fixtures: real `syncline` server processes on free loopback ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+APPS = Path(__file__).parent / "apps"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running `syncline dev` or `syncline serve` process."""
+
+    process: subprocess.Popen[str]
+    app_dir: Path
+    url: str
+    site_url: str
+    admin_key: str
+    log_path: Path
+
+    def call(self, endpoint: str, body: dict, *, admin: bool = False,
+             headers: dict | None = None) -> httpx.Response:
+        all_headers = dict(headers or {})
+        if admin:
+            all_headers["Authorization"] = f"Convex {self.admin_key}"
+        return httpx.post(f"{self.url}{endpoint}", json=body, headers=all_headers, timeout=30)
+
+    def run(self, kind: str, path: str, args: dict | None = None, **kw) -> dict:
+        response = self.call(f"/api/{kind}", {"path": path, "args": args or {}, "format": "json"},
+                             **kw)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_server(app_dir: Path, mode: str = "dev", *, extra: list[str] | None = None,
+                 expect_ready: bool = True) -> Server:
+    port, site_port = free_port(), free_port()
+    log_path = app_dir.parent / f"server-{port}.log"
+    log = log_path.open("w")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "syncline.cli.main", mode, str(app_dir), "--port", str(port),
+         "--site-port", str(site_port), *(extra or [])],
+        stdout=log, stderr=subprocess.STDOUT, text=True, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    record = app_dir / ".syncline" / "deployment.json"
+    deadline = time.monotonic() + 30
+    while expect_ready:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
+        try:
+            if record.exists() and httpx.get(f"{url}/version", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    admin_key = json.loads(record.read_text())["admin_key"] if expect_ready else ""
+    return Server(process, app_dir, url, f"http://127.0.0.1:{site_port}", admin_key, log_path)
+
+
+def copy_app(name: str, tmp_path: Path) -> Path:
+    target = tmp_path / name
+    shutil.copytree(APPS / name, target, ignore=shutil.ignore_patterns("__pycache__", ".syncline"))
+    return target
+
+
+@pytest.fixture(scope="module")
+def dev_server(tmp_path_factory) -> Iterator[Server]:
+    server = start_server(copy_app("basic", tmp_path_factory.mktemp("dev")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def prod_server(tmp_path_factory) -> Iterator[Server]:
+    server = start_server(copy_app("basic", tmp_path_factory.mktemp("prod")), "serve")
+    yield server
+    server.stop()
