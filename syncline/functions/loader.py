@@ -73,6 +73,7 @@ def load_app(app_dir: str | Path) -> LoadedApp:
     convex_dir = Path(app_dir).resolve() / "convex"
     if not convex_dir.is_dir():
         raise PushError(f"No convex/ folder found in {Path(app_dir).resolve()}")
+    _keep_off_sys_path(convex_dir.parent)
     package = f"{PACKAGE_PREFIX}{next(_generation)}"
     app = LoadedApp(convex_dir, package, {}, None)
     with _import_lock:
@@ -87,6 +88,19 @@ def load_app(app_dir: str | Path) -> LoadedApp:
         _collect_functions(app, path, module)
     app.schema = _find_schema(app)
     return app
+
+
+def _keep_off_sys_path(app_dir: Path) -> None:
+    """Drop the app folder from `sys.path` (`python -m` and `''` put the working directory
+    there), so `import convex` finds the installed client, never the app's folder."""
+    def resolves_to_app(entry: str) -> bool:
+        try:
+            return Path(entry or ".").resolve() == app_dir
+        except OSError:
+            return False
+
+    sys.path[:] = [entry for entry in sys.path if not resolves_to_app(entry)]
+    importlib.invalidate_caches()
 
 
 def _create_package(package: str, convex_dir: Path) -> None:

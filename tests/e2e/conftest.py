@@ -65,7 +65,7 @@ class Server:
 
 
 def start_server(app_dir: Path, mode: str = "dev", *, extra: list[str] | None = None,
-                 expect_ready: bool = True) -> Server:
+                 expect_ready: bool = True, cwd: Path | None = None) -> Server:
     port, site_port = free_port(), free_port()
     log_path = app_dir.parent / f"server-{port}.log"
     log = log_path.open("w")
@@ -73,7 +73,7 @@ def start_server(app_dir: Path, mode: str = "dev", *, extra: list[str] | None = 
     process = subprocess.Popen(
         [sys.executable, "-m", "syncline.cli.main", mode, str(app_dir), "--port", str(port),
          "--site-port", str(site_port), *(extra or [])],
-        stdout=log, stderr=subprocess.STDOUT, text=True, env=env,
+        stdout=log, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd,
     )
     url = f"http://127.0.0.1:{port}"
     record = app_dir / ".syncline" / "deployment.json"
