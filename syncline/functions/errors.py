@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from syncline.errors import ConvexError, SynclineError
-from syncline.values import UNDEFINED, normalize, to_json
+from syncline.values import UNDEFINED, normalize, to_export_json
 
 
 class FunctionNotFoundError(SynclineError):
@@ -84,7 +84,8 @@ def _headline(error: BaseException) -> str:
 
 
 def _json_text(data: Any) -> str:
-    return orjson.dumps(to_json(_convex_data(data))).decode()
+    """As JavaScript would print it: whole numbers without a fraction."""
+    return orjson.dumps(to_export_json(_convex_data(data))).decode()
 
 
 def _convex_data(data: Any) -> Any:

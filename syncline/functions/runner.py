@@ -85,6 +85,7 @@ class Outcome:
     value: Any = None
     failure: FunctionFailure | None = None
     log_lines: list[LogLine] = field(default_factory=list)
+    own_log_lines: list[LogLine] | None = None  # for the log: without nested calls' lines
     snapshot_ts: int | None = None
     commit_ts: int | None = None
     read_set: FrozenReadSet | None = None
@@ -115,6 +116,7 @@ class _Attempt:
     value: Any = None
     error: BaseException | None = None
     lines: list[LogLine] = field(default_factory=list)
+    own_lines: list[LogLine] | None = None  # lines minus those of nested calls (actions)
     tx: Transaction | None = None
 
 
@@ -284,13 +286,16 @@ class FunctionRunner:
         identity: UserIdentity | None, request_id: str,
     ) -> _Attempt:
         collector = LogCollector()
+        nested: set[int] = set()
 
         def caller(kind: FunctionKind) -> Callable[..., Coroutine[Any, Any, Any]]:
             async def call(ref: Any, call_args: dict[str, Any] | None = None) -> Any:
                 outcome = await self.run(ref, call_args or {}, expected_kind=kind,
                                          identity=identity, admin=True, request_id=request_id)
-                for line in outcome.log_lines:
-                    collector.add(line.level, line.message)
+                # The caller sees the nested call's lines in order with the action's own;
+                # the deployment log already has them under the nested call's record.
+                collector.lines.extend(outcome.log_lines)
+                nested.update(map(id, outcome.log_lines))
                 if outcome.failure is None:
                     return outcome.value
                 if outcome.failure.is_application_error:
@@ -299,7 +304,10 @@ class FunctionRunner:
             return call
 
         ctx = ActionCtx(Auth(identity), caller("query"), caller("mutation"), caller("action"))
-        return self._execute(fn, path, ctx, args, None, deterministic=False, collector=collector)
+        attempt = self._execute(fn, path, ctx, args, None, deterministic=False,
+                                collector=collector)
+        attempt.own_lines = [line for line in attempt.lines if id(line) not in nested]
+        return attempt
 
     def _execute(
         self, fn: RegisteredFunction, path: str, ctx: Any, args: dict[str, Any],
@@ -476,9 +484,11 @@ class FunctionRunner:
     ) -> Outcome:
         if attempt.error is not None:
             outcome = self._failed(request_id, path, kind, attempt.error)
-            outcome.log_lines = attempt.lines
-            return outcome
-        return Outcome(request_id, path, kind, attempt.value, None, attempt.lines)
+        else:
+            outcome = Outcome(request_id, path, kind, attempt.value)
+        outcome.log_lines = attempt.lines
+        outcome.own_log_lines = attempt.own_lines
+        return outcome
 
     def _failed(
         self, request_id: str, path: str, kind: FunctionKind | None, error: BaseException,
@@ -492,7 +502,7 @@ class FunctionRunner:
             outcome.request_id, outcome.path, outcome.kind, started_ms,
             time.time() * 1000.0 - started_ms, outcome.ok,
             outcome.failure.full_message if outcome.failure else None,
-            tuple(outcome.log_lines),
+            tuple(outcome.log_lines if outcome.own_log_lines is None else outcome.own_log_lines),
         )
         self.recent.append(record)
         if self._on_record is not None:
