@@ -81,12 +81,12 @@ def load_app(app_dir: str | Path) -> LoadedApp:
             _create_package(package, convex_dir)
             for path in module_paths(convex_dir):
                 app.modules[path] = _import(package, path)
+            for path, module in app.modules.items():
+                _collect_functions(app, path, module)
+            app.schema = _find_schema(app)
         except BaseException:
             app.unload()
             raise
-    for path, module in app.modules.items():
-        _collect_functions(app, path, module)
-    app.schema = _find_schema(app)
     return app
 
 

@@ -1,0 +1,156 @@
+"""The runner in-process: kinds, nesting, identities, time limits, awaits, logs."""
+
+import socket
+import time
+
+import pytest
+
+from syncline.functions import FunctionRunner, UserIdentity, load_app
+from syncline.functions.registration import FunctionDefinitionError, query
+
+APP = {
+    "schema.py": """
+from syncline import define_schema, define_table, v
+schema = define_schema({"items": define_table({"n": v.float64()})})
+""",
+    "items.py": """
+import asyncio
+import socket
+from syncline import action, api, mutation, query, v
+
+@mutation(args={"n": v.float64()})
+async def add(ctx, n):
+    return await ctx.db.insert("items", {"n": n})
+
+@query
+async def many(ctx, ids):
+    docs = await asyncio.gather(*(ctx.db.get(i) for i in ids))
+    return [d["n"] for d in docs]
+
+@query(returns=v.string())
+async def wrong_type(ctx):
+    return 5
+
+@query
+async def sleepy(ctx):
+    await asyncio.sleep(30)
+
+@query
+async def who(ctx):
+    identity = await ctx.auth.get_user_identity()
+    return None if identity is None else [identity.token_identifier, identity["email"],
+                                           identity.email]
+
+@action
+async def slow(ctx):
+    await asyncio.sleep(30)
+
+@action
+async def connect(ctx, port):
+    with socket.create_connection(("127.0.0.1", int(port)), timeout=5):
+        return "connected"
+
+@action
+async def outer(ctx):
+    print("outer before")
+    value = await ctx.run_query(api.items.logged, {})
+    print("outer after")
+    return value
+
+@query
+async def logged(ctx):
+    print("inner")
+    return 7
+
+@mutation
+async def placeholders(ctx):
+    await ctx.scheduler.run_after(0, api.items.logged, {})
+""",
+}
+
+
+@pytest.fixture
+def app_dir(tmp_path):
+    for name, text in APP.items():
+        path = tmp_path / "convex" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+@pytest.fixture
+async def runner(app_dir, db):
+    app = load_app(app_dir)
+    await db.apply_schema(app.schema)
+    runner = FunctionRunner(db, app, dev=True, action_time_limit_s=1.0)
+    yield runner
+    runner.close()
+    app.unload()
+
+
+async def test_gather_of_reads_inside_a_query(runner):
+    ids = [(await runner.run("items:add", {"n": float(i)})).value for i in range(5)]
+    outcome = await runner.run("items:many", {"ids": ids})
+    assert outcome.ok, outcome.failure
+    assert outcome.value == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert outcome.snapshot_ts is not None and outcome.read_set is not None
+
+
+async def test_returns_validator(runner):
+    outcome = await runner.run("items:wrong_type", {})
+    assert "ReturnsValidationError" in outcome.failure.message
+
+
+async def test_a_query_awaiting_a_timer_is_cancelled_at_its_deadline(runner):
+    started = time.monotonic()
+    outcome = await runner.run("items:sleepy", {})
+    assert time.monotonic() - started < 10
+    assert "timed out" in outcome.failure.message
+
+
+async def test_actions_have_their_own_time_limit(runner):
+    outcome = await runner.run("items:slow", {})
+    assert "Action items:slow timed out" in outcome.failure.message
+
+
+async def test_actions_may_use_the_network(runner):
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        outcome = await runner.run("items:connect", {"port": server.getsockname()[1]})
+    assert outcome.value == "connected"
+
+
+async def test_identity_reaches_ctx_auth(runner):
+    identity = UserIdentity({"issuer": "https://issuer", "subject": "u1", "email": "a@b.c"})
+    outcome = await runner.run("items:who", {}, identity=identity)
+    assert outcome.value == ["https://issuer|u1", "a@b.c", "a@b.c"]
+    assert (await runner.run("items:who", {})).value is None
+
+
+async def test_nested_log_lines_are_returned_but_recorded_once(runner):
+    outcome = await runner.run("items:outer", {})
+    assert [line.formatted() for line in outcome.log_lines] == [
+        "[LOG] outer before", "[LOG] inner", "[LOG] outer after"]
+    records = {r.path: r for r in runner.recent}
+    assert [line.message for line in records["items:outer"].log_lines] == [
+        "outer before", "outer after"]
+    assert [line.message for line in records["items:logged"].log_lines] == ["inner"]
+    assert records["items:logged"].request_id == records["items:outer"].request_id
+
+
+async def test_unavailable_features_say_so(runner):
+    outcome = await runner.run("items:placeholders", {})
+    assert "ctx.scheduler.run_after is not available yet" in outcome.failure.message
+
+
+async def test_arguments_must_be_an_object(runner):
+    outcome = await runner.run("items:add", [1])
+    assert "must be an object" in outcome.failure.message
+
+
+def test_sync_handlers_are_refused_at_definition():
+    with pytest.raises(FunctionDefinitionError, match="async def"):
+        @query
+        def not_async(ctx):
+            return 1
