@@ -48,22 +48,24 @@ def _deployment_options(fn):  # type: ignore[no-untyped-def]
     return fn
 
 
+def _serve(dev: bool, directory: Path, host: str, port: int, site_port: int,
+           data_dir: Path | None) -> None:
+    sys.exit(asyncio.run(run_deployment(
+        directory, host=host, port=port, site_port=site_port, data_dir=data_dir, dev=dev)))
+
+
 @main.command()
 @_deployment_options
-def dev(directory: Path, host: str, port: int, site_port: int, data_dir: Path | None) -> None:
+def dev(**options: object) -> None:
     """Run a local dev deployment of the app in DIRECTORY and push every change live."""
-    code = asyncio.run(run_deployment(
-        directory, host=host, port=port, site_port=site_port, data_dir=data_dir, dev=True))
-    sys.exit(code)
+    _serve(True, **options)  # type: ignore[arg-type]
 
 
 @main.command()
 @_deployment_options
-def serve(directory: Path, host: str, port: int, site_port: int, data_dir: Path | None) -> None:
+def serve(**options: object) -> None:
     """Run a production deployment of the app in DIRECTORY (no reload, errors redacted)."""
-    code = asyncio.run(run_deployment(
-        directory, host=host, port=port, site_port=site_port, data_dir=data_dir, dev=False))
-    sys.exit(code)
+    _serve(False, **options)  # type: ignore[arg-type]
 
 
 @main.command()
