@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import click
 from syncline import __version__
 from syncline.cli import client, console, scaffold
 from syncline.cli.deploy import run_deployment
+from syncline.server.runtime import run_event_loop
 
 DEFAULT_PORT = 3210
 DEFAULT_SITE_PORT = 3211
@@ -50,7 +50,7 @@ def _deployment_options(fn):  # type: ignore[no-untyped-def]
 
 def _serve(dev: bool, directory: Path, host: str, port: int, site_port: int,
            data_dir: Path | None) -> None:
-    sys.exit(asyncio.run(run_deployment(
+    sys.exit(run_event_loop(run_deployment(
         directory, host=host, port=port, site_port=site_port, data_dir=data_dir, dev=dev)))
 
 

@@ -10,13 +10,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 import uvicorn
 
 from syncline.server.deployment import Deployment
 from syncline.server.http_api import create_api_app
 from syncline.server.site import create_site_app
+
+T = TypeVar("T")
+
+
+def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run the server's main coroutine on uvloop when it is installed (it is, with
+    uvicorn[standard]): its faster loop is worth 10-25% on small requests."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 class _Server(uvicorn.Server):
