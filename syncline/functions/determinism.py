@@ -98,9 +98,9 @@ def real_time() -> float:
     return _real_time()
 
 
-def real_randbits(bits: int) -> int:
-    """Random bits from the OS, whatever execution is running."""
-    return int.from_bytes(_real_urandom((bits + 7) // 8), "little") >> (-bits % 8)
+def real_urandom(size: int) -> bytes:
+    """Bytes from the OS, whatever execution is running."""
+    return _real_urandom(size)
 
 
 def real_time_ns() -> int:

@@ -1,7 +1,8 @@
 """Runs registered functions: transactions, retries, limits, determinism, logs, errors.
 
-Queries and mutations run on a pool of worker threads (16, the documented
-concurrency limit), each with its own event loop, so a runaway function can be
+Queries and mutations run on a pool of worker threads (as many as cores, growing
+to 16, the documented concurrency limit, while slow functions hold them; see
+workers.py), each with its own event loop, so a runaway function can be
 interrupted without stalling the server's loop. A mutation's worker only
 executes the handler; waiting for the commit (and its fsync) happens back on
 the caller's loop, so the workers stay busy with CPU work and many commits
@@ -14,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import itertools
+import os
 import random
-import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from syncline.functions.context import (
     MutationCtx,
     QueryCtx,
 )
+from syncline.functions.coroutines import run_coroutine
 from syncline.functions.errors import (
     ArgumentValidationError,
     FunctionCallError,
@@ -56,6 +58,7 @@ from syncline.functions.loader import LoadedApp
 from syncline.functions.logs import LogCollector, LogLine
 from syncline.functions.references import InvalidFunctionPathError, function_path
 from syncline.functions.registration import FunctionKind, RegisteredFunction
+from syncline.functions.workers import WorkerPool
 from syncline.values import check_value, normalize
 from syncline.values.limits import MAX_FUNCTION_ARGS_SIZE, MAX_FUNCTION_RESULT_SIZE
 
@@ -71,8 +74,13 @@ class ExecutionTimeoutError(SynclineError):
     """Reported to the caller when a function ran past its time limit."""
 
 
+# Request ids and execution seeds need to differ, not to be secret (document IDs use the
+# OS's randomness): a generator seeded once avoids a GIL-releasing syscall per request.
+_ids = random.Random(int.from_bytes(determinism.real_urandom(16), "little"))
+
+
 def new_request_id() -> str:
-    return secrets.token_hex(8)
+    return f"{_ids.getrandbits(64):016x}"
 
 
 @dataclass
@@ -140,7 +148,7 @@ class FunctionRunner:
         self.action_time_limit_s = action_time_limit_s
         self.recent: deque[ExecutionRecord] = deque(maxlen=10_000)
         self._on_record = on_record
-        self._tx_pool = ThreadPoolExecutor(query_mutation_threads, "syncline-fn")
+        self._tx_pool = WorkerPool("syncline-fn", os.cpu_count() or 2, query_mutation_threads)
         self._action_pool = ThreadPoolExecutor(action_threads, "syncline-action")
         self._local = threading.local()
         self._counter = itertools.count()
@@ -350,14 +358,14 @@ class FunctionRunner:
             if deterministic:
                 stack.enter_context(determinism.deterministic(
                     determinism.real_time() * 1000.0, self._next_seed(), fn.kind))
-            value = loop.run_until_complete(self._invoke(fn, ctx, args, deadline))
+            value = run_coroutine(fn.handler(ctx, **args), loop,
+                                  lambda rest: self._guard(rest, deadline))
         return self._check_returns(fn, value)
 
-    async def _invoke(
-        self, fn: RegisteredFunction, ctx: Any, args: dict[str, Any], deadline: Deadline,
-    ) -> Any:
-        """Await the handler; if it sits in a non-database await past its budget
-        (where the watchdog's interrupt cannot reach it), cancel it."""
+    @staticmethod
+    async def _guard(rest: Awaitable[Any], deadline: Deadline) -> Any:
+        """Await a suspended handler; if it sits in a non-database await past its
+        budget (where the watchdog's interrupt cannot reach it), cancel it."""
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
@@ -374,7 +382,7 @@ class FunctionRunner:
 
         handles = [loop.call_later(deadline.budget_s, check)]
         try:
-            return await fn.handler(ctx, **args)
+            return await rest
         except asyncio.CancelledError:
             if expired:
                 raise FunctionTimeoutError() from None
@@ -476,8 +484,7 @@ class FunctionRunner:
 
     @staticmethod
     def _next_seed() -> int:
-        """From the OS, so one execution's randomness says nothing about another's."""
-        return determinism.real_randbits(64)
+        return _ids.getrandbits(64)
 
     def _outcome(
         self, request_id: str, path: str, kind: FunctionKind | None, attempt: _Attempt,
