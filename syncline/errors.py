@@ -33,6 +33,10 @@ class SchemaError(SynclineError):
     """A schema definition is malformed, or applying it was refused."""
 
 
+class DatabaseInUseError(SynclineError):
+    """The database file is already open in another Database (this or another process)."""
+
+
 class DocumentNotFoundError(SynclineError):
     """A write named a document that does not exist at the transaction's snapshot."""
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import watchfiles
 
 from syncline.cli import console
+from syncline.errors import DatabaseInUseError
 from syncline.functions import ExecutionRecord, PushError
 from syncline.server.deployment import Deployment
 from syncline.server.runtime import serve_deployment
@@ -31,26 +32,34 @@ async def run_deployment(
     directory: Path, *, host: str, port: int, site_port: int, data_dir: Path | None, dev: bool,
 ) -> int:
     directory = directory.resolve()
-    deployment = Deployment(
-        directory, data_dir=data_dir, dev=dev,
-        on_record=lambda r: print_record(r, include_logs=dev),
-    )
+    try:
+        deployment = Deployment(
+            directory, data_dir=data_dir, dev=dev,
+            on_record=lambda r: print_record(r, include_logs=dev),
+        )
+    except DatabaseInUseError as e:
+        console.err.print(f"[red]{e}[/]\nIs a deployment of this app already running?",
+                          highlight=False)
+        return 1
     if not await _push(deployment, first=True) and not dev:
         deployment.close()
         return 1
-    url = f"http://{host}:{port}"
     record = directory / ".syncline" / DEPLOYMENT_FILE
+    wrote_record = False
 
-    def started() -> None:
+    def started(api_port: int, site_port: int) -> None:
+        nonlocal wrote_record
+        url, site_url = f"http://{host}:{api_port}", f"http://{host}:{site_port}"
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps({
-            "url": url, "site_url": f"http://{host}:{site_port}",
+            "url": url, "site_url": site_url,
             "admin_key": deployment.admin_keys.admin_key(), "pid": os.getpid(),
         }))
+        wrote_record = True
         mode = "dev" if dev else "production"
         console.out.print(f"[bold green]syncline {mode} deployment[/] of {directory}")
         console.out.print(f"  API and sync:  [bold]{url}[/]")
-        console.out.print(f"  HTTP actions:  [bold]http://{host}:{site_port}[/]")
+        console.out.print(f"  HTTP actions:  [bold]{site_url}[/]")
         console.out.print(f"  Admin key:     {deployment.admin_keys.admin_key()}")
         if dev:
             console.out.print("  Watching convex/ for changes. Ctrl+C to stop.")
@@ -69,7 +78,8 @@ async def run_deployment(
         console.err.print(f"[red]{e}[/]")
         return 1
     finally:
-        record.unlink(missing_ok=True)
+        if wrote_record:
+            record.unlink(missing_ok=True)
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -38,29 +39,56 @@ class _Server(uvicorn.Server):
         yield  # signals are handled once for all servers by `serve_deployment`
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """Listen on host:port ourselves, so a busy port is a clear error before anything starts
+    (uvicorn would exit the process from inside its task)."""
+    try:
+        return socket.create_server((host, port), reuse_port=False, backlog=2048)
+    except OSError as e:
+        raise OSError(f"Cannot listen on {host}:{port}: {e.strerror or e}. Is another "
+                      "deployment running there? Choose other ports with --port and "
+                      "--site-port.") from None
+
+
 async def serve_deployment(
     deployment: Deployment, *, host: str, port: int, site_port: int,
-    on_started: Callable[[], None] | None = None,
+    on_started: Callable[[int, int], None] | None = None,
     background: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM. `background` (the dev watcher) runs alongside."""
+    """Serve until SIGINT/SIGTERM. `background` (the dev watcher) runs alongside.
+
+    `on_started(api_port, site_port)` gets the bound ports (port 0 picks a free one).
+    Raises OSError, having started nothing, if either port cannot be bound; the
+    deployment is closed when serving ends either way.
+    """
+    try:
+        api_socket = bind(host, port)
+        try:
+            site_socket = bind(host, site_port)
+        except OSError:
+            api_socket.close()
+            raise
+    except OSError:
+        deployment.close()
+        raise
     servers = [
-        _Server(uvicorn.Config(app, host=host, port=p, log_level="warning", access_log=False,
-                               lifespan="off", ws="websockets-sansio"))
-        for app, p in ((create_api_app(deployment), port), (create_site_app(deployment), site_port))
+        (_Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                                ws="websockets-sansio")), sock)
+        for app, sock in ((create_api_app(deployment), api_socket),
+                          (create_site_app(deployment), site_socket))
     ]
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
 
     def request_stop() -> None:
         stop.set()
-        for server in servers:
+        for server, _ in servers:
             server.should_exit = True
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, request_stop)
-    tasks = [asyncio.create_task(server.serve()) for server in servers]
-    while not all(s.started for s in servers):
+    tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in servers]
+    while not all(server.started for server, _ in servers):
         if any(t.done() for t in tasks):
             request_stop()
             break
@@ -68,11 +96,11 @@ async def serve_deployment(
     helper: asyncio.Task[None] | None = None
     if not stop.is_set():
         if on_started is not None:
-            on_started()
+            on_started(api_socket.getsockname()[1], site_socket.getsockname()[1])
         if background is not None:
             helper = asyncio.create_task(background())
     try:
-        await asyncio.gather(*tasks)
+        await asyncio.gather(*tasks, return_exceptions=True)
     finally:
         if helper is not None:
             helper.cancel()
@@ -80,10 +108,10 @@ async def serve_deployment(
                 await helper
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        for _, sock in servers:
+            sock.close()
         deployment.close()
     for task in tasks:
-        if task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
-    if not all(s.started for s in servers):
-        raise OSError(f"Could not start the servers on {host}:{port} and {host}:{site_port}")
-
+        error = task.exception()
+        if error is not None:
+            raise error

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import IO, Literal
 
+from syncline.errors import DatabaseInUseError
 from syncline.storage.interface import (
     Catalog,
     CommitRecord,
@@ -127,7 +128,7 @@ def _lock_exclusively(path: str) -> IO[bytes]:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
-        raise RuntimeError(
+        raise DatabaseInUseError(
             f"{path} is already open in another syncline Database (this or another "
             "process); a database file has exactly one owner at a time"
         ) from None

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,12 +17,6 @@ import httpx
 import pytest
 
 APPS = Path(__file__).parent / "apps"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -66,32 +59,36 @@ class Server:
 
 def start_server(app_dir: Path, mode: str = "dev", *, extra: list[str] | None = None,
                  expect_ready: bool = True, cwd: Path | None = None) -> Server:
-    port, site_port = free_port(), free_port()
-    log_path = app_dir.parent / f"server-{port}.log"
+    """Start `syncline dev|serve` on free ports (port 0) and wait until it answers."""
+    log_path = app_dir.parent / f"server-{mode}-{time.monotonic_ns()}.log"
     log = log_path.open("w")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    record = app_dir / ".syncline" / "deployment.json"
+    if expect_ready:
+        record.unlink(missing_ok=True)  # wait for this server's own record
     process = subprocess.Popen(
-        [sys.executable, "-m", "syncline.cli.main", mode, str(app_dir), "--port", str(port),
-         "--site-port", str(site_port), *(extra or [])],
+        [sys.executable, "-m", "syncline.cli.main", mode, str(app_dir), "--port", "0",
+         "--site-port", "0", *(extra or [])],
         stdout=log, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd,
     )
-    url = f"http://127.0.0.1:{port}"
-    record = app_dir / ".syncline" / "deployment.json"
+    if not expect_ready:
+        return Server(process, app_dir, "", "", "", log_path)
     deadline = time.monotonic() + 30
-    while expect_ready:
+    while True:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
         if time.monotonic() > deadline:
             process.kill()
             raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
-        try:
-            if record.exists() and httpx.get(f"{url}/version", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
+        if record.exists():
+            try:
+                info = json.loads(record.read_text())
+                if httpx.get(f"{info['url']}/version", timeout=1).status_code == 200:
+                    break
+            except (ValueError, KeyError, httpx.HTTPError):
+                pass
         time.sleep(0.05)
-    admin_key = json.loads(record.read_text())["admin_key"] if expect_ready else ""
-    return Server(process, app_dir, url, f"http://127.0.0.1:{site_port}", admin_key, log_path)
+    return Server(process, app_dir, info["url"], info["site_url"], info["admin_key"], log_path)
 
 
 def copy_app(name: str, tmp_path: Path) -> Path:

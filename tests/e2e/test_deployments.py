@@ -194,3 +194,24 @@ def test_app_folder_never_shadows_the_convex_package(tmp_path):
     finally:
         server.stop()
 
+
+
+def test_a_second_deployment_fails_clearly(tmp_path):
+    app = copy_app("basic", tmp_path)
+    first = start_server(app)
+    try:
+        same_data = start_server(app, expect_ready=False)
+        assert same_data.process.wait(timeout=30) == 1
+        assert "already open" in same_data.output()
+        assert "already running" in same_data.output()
+        port = first.url.rsplit(":", 1)[1]
+        same_port = start_server(app, expect_ready=False,
+                                 extra=["--port", port, "--data-dir", str(tmp_path / "other")])
+        assert same_port.process.wait(timeout=30) == 1
+        assert f"Cannot listen on 127.0.0.1:{port}" in same_port.output()
+        assert "Traceback" not in same_port.output() + same_data.output()
+        # The first deployment is unharmed and still findable by `syncline run`.
+        assert first.run("query", "greet")["value"] == "hello world"
+        assert (app / ".syncline" / "deployment.json").exists()
+    finally:
+        first.stop()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from syncline.errors import DatabaseInUseError
 from syncline.storage import (
     CommitRecord,
     DocumentRevision,
@@ -115,7 +116,7 @@ def test_bad_durability_setting(tmp_path: Path) -> None:
 def test_a_database_file_has_one_owner(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
     first = SQLitePersistence(path)
-    with pytest.raises(RuntimeError, match="already open"):
+    with pytest.raises(DatabaseInUseError, match="already open"):
         SQLitePersistence(path)
     first.close()
     SQLitePersistence(path).close()  # free again once closed
