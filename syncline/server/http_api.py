@@ -37,6 +37,8 @@ from syncline.values import from_json, to_export_json, to_json
 from syncline.values.timestamps import decode_ts, encode_ts
 
 FORMATS = ("json", "convex_encoded_json")
+# Arguments may be 16 MiB as Convex values; their JSON (base64 bytes, escapes) is larger.
+MAX_REQUEST_BODY = 64 * 1024 * 1024
 
 
 class BadRequest(Exception):
@@ -56,7 +58,16 @@ def _bad_request(error: BadRequest) -> Response:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_REQUEST_BODY:
+        raise _too_large()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_REQUEST_BODY:
+            raise _too_large()
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
         body = orjson.loads(raw) if raw else {}
     except orjson.JSONDecodeError as e:
@@ -64,6 +75,11 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("BadJsonBody", "The request body must be a JSON object")
     return body
+
+
+def _too_large() -> BadRequest:
+    return BadRequest("PayloadTooLarge", f"The request body is larger than the "
+                      f"{MAX_REQUEST_BODY // (1024 * 1024)} MiB this API accepts", 413)
 
 
 def _format(body: dict[str, Any]) -> str:

@@ -55,6 +55,17 @@ def test_bad_requests_are_4xx_with_code_and_message(dev_server):
     assert bad_key.status_code == 401
 
 
+def test_oversized_bodies_are_refused_without_reading_them_whole(dev_server):
+    def chunks():
+        block = b" " * (1024 * 1024)
+        for _ in range(70):
+            yield block
+
+    response = httpx.post(f"{dev_server.url}/api/query", content=chunks(), timeout=60)
+    assert response.status_code == 413
+    assert response.json()["code"] == "PayloadTooLarge"
+
+
 def test_argument_validation(dev_server):
     result = dev_server.run("mutation", "messages:send", {"author": 5, "body": "x"})
     assert result["status"] == "error"
