@@ -151,7 +151,6 @@ class FunctionRunner:
         self._tx_pool = WorkerPool("syncline-fn", os.cpu_count() or 2, query_mutation_threads)
         self._action_pool = ThreadPoolExecutor(action_threads, "syncline-action")
         self._local = threading.local()
-        self._counter = itertools.count()
 
     def close(self) -> None:
         self._tx_pool.shutdown(wait=False, cancel_futures=True)
@@ -237,6 +236,11 @@ class FunctionRunner:
                     else:
                         await asyncio.sleep(random.uniform(0, delay))
                         delay = min(delay * 2, _MAX_BACKOFF_S)
+                        # A push may have landed (it makes running transactions conflict):
+                        # the retry runs the code that goes with the new schema.
+                        app = self.app
+                        if app is not None:
+                            fn = app.functions.get(path, fn)
                         continue
                 except Exception as e:
                     attempt.error = e
