@@ -188,17 +188,17 @@ class FunctionRunner:
                     f"Trying to execute {path} as {_KIND_TITLE[expected_kind]}, but it is "
                     f"defined as {_KIND_TITLE[fn.kind]}."
                 )
-            args = self._check_args(fn, path, args)
+            checked = self._check_args(fn, path, args)
         except SynclineError as e:
             outcome = self._failed(request_id, path, fn.kind if fn else None, e)
             self._record(outcome, started)
             return outcome
         if fn.kind == "query":
-            outcome = await self._run_query(fn, path, args, identity, request_id, snapshot_ts)
+            outcome = await self._run_query(fn, path, checked, identity, request_id, snapshot_ts)
         elif fn.kind == "mutation":
-            outcome = await self._run_mutation(fn, path, args, identity, request_id)
+            outcome = await self._run_mutation(fn, path, args, checked, identity, request_id)
         else:
-            outcome = await self._run_action(fn, path, args, identity, request_id)
+            outcome = await self._run_action(fn, path, checked, identity, request_id)
         self._record(outcome, started)
         return outcome
 
@@ -218,7 +218,7 @@ class FunctionRunner:
         return outcome
 
     async def _run_mutation(
-        self, fn: RegisteredFunction, path: str, args: dict[str, Any],
+        self, fn: RegisteredFunction, path: str, raw_args: Any, args: dict[str, Any],
         identity: UserIdentity | None, request_id: str,
     ) -> Outcome:
         loop = asyncio.get_running_loop()
@@ -238,9 +238,13 @@ class FunctionRunner:
                         delay = min(delay * 2, _MAX_BACKOFF_S)
                         # A push may have landed (it makes running transactions conflict):
                         # the retry runs the code that goes with the new schema.
-                        app = self.app
-                        if app is not None:
-                            fn = app.functions.get(path, fn)
+                        pushed = self.app.functions.get(path) if self.app is not None else None
+                        if pushed is not None and pushed is not fn:
+                            fn = pushed
+                            try:
+                                args = self._check_args(fn, path, raw_args)
+                            except SynclineError as error:
+                                return self._failed(request_id, path, fn.kind, error)
                         continue
                 except Exception as e:
                     attempt.error = e
