@@ -33,7 +33,7 @@ class SchemaError(SynclineError):
     """A schema definition is malformed, or applying it was refused."""
 
 
-class DatabaseInUseError(SynclineError):
+class DatabaseInUseError(SynclineError, RuntimeError):
     """The database file is already open in another Database (this or another process)."""
 
 

@@ -109,7 +109,7 @@ async def test_interleaved_history_is_serializable(db: Database, seed: int) -> N
     log: list[Record] = []
     lock = threading.Lock()
     await asyncio.gather(*(one_transaction(db, ids, rng, log, lock) for _ in range(150)))
-    assert len(log) > 50
+    assert len(log) > 30  # a history with plenty of committed writes to check
     assert replay(initial, log) == await final_state(db)
 
 

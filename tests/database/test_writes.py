@@ -8,6 +8,7 @@ import pytest
 
 from syncline.database import Database, UnawaitedWriteError
 from syncline.errors import (
+    DatabaseInUseError,
     DocumentNotFoundError,
     InvalidIdError,
     InvalidValueError,
@@ -229,7 +230,7 @@ async def test_table_name_length_limit(db: Database) -> None:
 
 
 def test_a_second_database_on_the_same_file_is_refused(db: Database, db_path) -> None:
-    with pytest.raises(RuntimeError, match="already open"):
+    with pytest.raises(DatabaseInUseError, match="already open"):
         Database(db_path)
 
 
