@@ -14,6 +14,8 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from syncline.database.filters import Expression, FilterBuilder, build_filter, matches
 from syncline.database.index_range import IndexRangeBuilder
 from syncline.errors import QueryError
@@ -25,6 +27,38 @@ if TYPE_CHECKING:
 _CURSOR_VERSION = 1
 _CURSOR_KEY = 0
 _CURSOR_END = 1
+
+
+class QueryJournal:
+    """What a reactive query's first run decided, so that its re-runs agree with it.
+
+    The first `paginate` of a query records where its page ended; when the query
+    re-runs after a write (a subscription update), the page ends at that same
+    cursor, so consecutive pages stay contiguous and gapless as rows come and go.
+    Serialized for the sync protocol's `journal` field.
+    """
+
+    __slots__ = ("end_cursor", "consulted")
+
+    def __init__(self, end_cursor: str | None = None) -> None:
+        self.end_cursor = end_cursor
+        self.consulted = False
+
+    @classmethod
+    def parse(cls, text: str | None) -> QueryJournal:
+        if not text:
+            return cls()
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise QueryError(f"Invalid query journal {text!r}") from None
+        end = data.get("endCursor") if isinstance(data, dict) else None
+        return cls(end if isinstance(end, str) else None)
+
+    def serialize(self) -> str | None:
+        if self.end_cursor is None:
+            return None
+        return orjson.dumps({"endCursor": self.end_cursor}).decode()
 
 
 class Query:
@@ -157,6 +191,24 @@ class Query:
         fingerprint = _fingerprint(self._table, index.name, reverse, start, end)
         cursor = options.get("cursor")
         end_cursor = options.get("endCursor")
+        journal = self._tx.journal
+        if journal is not None and not journal.consulted:
+            journal.consulted = True
+            if end_cursor is None:
+                end_cursor = journal.end_cursor
+                result = await self._page(num_items, max_rows, max_bytes, index, start, end,
+                                          reverse, fingerprint, cursor, end_cursor)
+                if journal.end_cursor is None and not result["isDone"]:
+                    journal.end_cursor = result["continueCursor"]
+                return result
+        return await self._page(num_items, max_rows, max_bytes, index, start, end, reverse,
+                                fingerprint, cursor, end_cursor)
+
+    async def _page(
+        self, num_items: int, max_rows: int | None,
+        max_bytes: int | None, index: Any, start: bytes, end: bytes | None, reverse: bool,
+        fingerprint: int, cursor: Any, end_cursor: Any,
+    ) -> dict[str, Any]:
 
         # Cursor keys are clamped to the query's own range: an edited cursor can move
         # where a page starts or stops, never widen what the query may read.

@@ -47,7 +47,7 @@ from syncline.values import (
 
 if TYPE_CHECKING:
     from syncline.database.database import Database
-    from syncline.database.query import Query
+    from syncline.database.query import Query, QueryJournal
     from syncline.schema import DatabaseSchema
 
 SYSTEM_FIELDS = ("_id", "_creationTime")
@@ -128,6 +128,7 @@ class Transaction:
         self.reads = ReadSet()
         self.usage = TransactionUsage()
         self.io_seconds = 0.0  # time spent in storage calls, which the user-code limit excludes
+        self.journal: QueryJournal | None = None  # set for reactive queries (pagination)
         self._writes: dict[bytes, _DocumentWrite] = {}
         self._pending: dict[int, SortedDict] = {}
         self._unawaited: list[WriteResult] = []

@@ -97,14 +97,17 @@ class DatabaseWriter(DatabaseReader):
 
 
 class Auth:
-    """`ctx.auth`: who is calling."""
+    """`ctx.auth`: who is calling. Remembers whether it was asked, because a query that
+    never read the identity gives every caller the same result and can be shared."""
 
-    __slots__ = ("_identity",)
+    __slots__ = ("_identity", "used")
 
     def __init__(self, identity: UserIdentity | None) -> None:
         self._identity = identity
+        self.used = False
 
     async def get_user_identity(self) -> UserIdentity | None:
+        self.used = True
         return self._identity
 
 

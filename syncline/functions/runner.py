@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncline.database import Database, FrozenReadSet, Transaction
+from syncline.database.query import QueryJournal
 from syncline.errors import ConvexError, SynclineError, ValidationError, WriteConflictError
 from syncline.functions import determinism, logs
 from syncline.functions.context import (
@@ -97,6 +98,8 @@ class Outcome:
     snapshot_ts: int | None = None
     commit_ts: int | None = None
     read_set: FrozenReadSet | None = None
+    journal: str | None = None  # queries: what re-runs must agree with (pagination)
+    used_auth: bool = False  # the function read ctx.auth, so its result is per identity
 
     @property
     def ok(self) -> bool:
@@ -126,6 +129,7 @@ class _Attempt:
     lines: list[LogLine] = field(default_factory=list)
     own_lines: list[LogLine] | None = None  # lines minus those of nested calls (actions)
     tx: Transaction | None = None
+    used_auth: bool = False
 
 
 class FunctionRunner:
@@ -162,9 +166,11 @@ class FunctionRunner:
         self, ref: Any, args: Any = None, *, expected_kind: FunctionKind | None = None,
         identity: UserIdentity | None = None, admin: bool = False,
         request_id: str | None = None, snapshot_ts: int | None = None,
+        journal: str | None = None,
     ) -> Outcome:
         """Call a function by reference or path and report how it went; never raises
-        for a failure of the function itself."""
+        for a failure of the function itself. `journal` is a reactive query's journal
+        from its previous run (see QueryJournal)."""
         request_id = request_id or new_request_id()
         started = time.time() * 1000.0
         try:
@@ -194,7 +200,8 @@ class FunctionRunner:
             self._record(outcome, started)
             return outcome
         if fn.kind == "query":
-            outcome = await self._run_query(fn, path, checked, identity, request_id, snapshot_ts)
+            outcome = await self._run_query(fn, path, checked, identity, request_id, snapshot_ts,
+                                            journal)
         elif fn.kind == "mutation":
             outcome = await self._run_mutation(fn, path, args, checked, identity, request_id)
         else:
@@ -207,14 +214,17 @@ class FunctionRunner:
     async def _run_query(
         self, fn: RegisteredFunction, path: str, args: dict[str, Any],
         identity: UserIdentity | None, request_id: str, snapshot_ts: int | None,
+        journal: str | None,
     ) -> Outcome:
         loop = asyncio.get_running_loop()
         attempt = await loop.run_in_executor(
-            self._tx_pool, self._execute_query, fn, path, args, identity, snapshot_ts)
+            self._tx_pool, self._execute_query, fn, path, args, identity, snapshot_ts, journal)
         outcome = self._outcome(request_id, path, fn.kind, attempt)
-        if attempt.tx is not None:
-            outcome.snapshot_ts = attempt.tx.snapshot_ts
-            outcome.read_set = attempt.tx.reads.freeze()
+        tx = attempt.tx
+        if tx is not None:
+            outcome.snapshot_ts = tx.snapshot_ts
+            outcome.read_set = tx.reads.freeze()
+            outcome.journal = tx.journal.serialize() if tx.journal is not None else None
         return outcome
 
     async def _run_mutation(
@@ -271,13 +281,19 @@ class FunctionRunner:
 
     def _execute_query(
         self, fn: RegisteredFunction, path: str, args: dict[str, Any],
-        identity: UserIdentity | None, snapshot_ts: int | None,
+        identity: UserIdentity | None, snapshot_ts: int | None, journal: str | None,
     ) -> _Attempt:
         tx = self.db.begin(read_only=True, snapshot_ts=snapshot_ts)
         auth = Auth(identity)
         ctx = QueryCtx(DatabaseReader(tx), auth, self._nested_query(tx, auth))
-        attempt = self._execute(fn, path, ctx, args, tx, deterministic=True)
+        try:
+            tx.journal = QueryJournal.parse(journal)
+        except SynclineError as e:
+            attempt = _Attempt(error=e)
+        else:
+            attempt = self._execute(fn, path, ctx, args, tx, deterministic=True)
         attempt.tx = tx
+        attempt.used_auth = auth.used
         tx.abort()
         return attempt
 
@@ -503,6 +519,7 @@ class FunctionRunner:
             outcome = Outcome(request_id, path, kind, attempt.value)
         outcome.log_lines = attempt.lines
         outcome.own_log_lines = attempt.own_lines
+        outcome.used_auth = attempt.used_auth
         return outcome
 
     def _failed(

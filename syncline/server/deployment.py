@@ -20,6 +20,7 @@ from syncline.database import Database
 from syncline.errors import SchemaError
 from syncline.functions import ExecutionRecord, FunctionRunner, LoadedApp, PushError, load_app
 from syncline.storage.sqlite import Durability
+from syncline.sync.engine import SyncEngine
 
 DEFAULT_INSTANCE_NAME = "syncline-local"
 
@@ -43,6 +44,8 @@ class Deployment:
         self.db = Database(self.data_dir / "db.sqlite3", durability=durability)
         self.admin_keys = AdminKeys.for_data_dir(self.data_dir, instance_name)
         self.runner = FunctionRunner(self.db, dev=dev, on_record=on_record)
+        self.sync = SyncEngine(self.runner, self.db, dev=dev,
+                               check_admin_key=self.admin_keys.is_admin_key)
         self._push_lock = asyncio.Lock()
 
     @property
@@ -64,6 +67,7 @@ class Deployment:
             except SchemaError as e:
                 app.unload()
                 raise PushError(str(e)) from None
+            self.sync.code_pushed()
             if old is not None:
                 old.unload()
             return PushReport(

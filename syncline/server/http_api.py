@@ -25,7 +25,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from syncline import __version__
 from syncline.errors import InvalidValueError
@@ -33,6 +33,7 @@ from syncline.functions import Outcome, UserIdentity
 from syncline.functions.references import InvalidFunctionPathError, path_from_url
 from syncline.functions.registration import FunctionKind
 from syncline.server.deployment import Deployment
+from syncline.server.sync_endpoint import sync_endpoint
 from syncline.values import from_json, to_export_json, to_json
 from syncline.values.timestamps import decode_ts, encode_ts
 
@@ -227,6 +228,8 @@ def create_api_app(deployment: Deployment) -> Starlette:
         Route("/api/query_at_ts", api.query, methods=["POST"]),
         Route("/version", api.version, methods=["GET"]),
         Route("/instance_name", api.instance_name, methods=["GET"]),
+        WebSocketRoute("/api/{client_version}/sync",
+                       lambda websocket: sync_endpoint(deployment.sync, websocket)),
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                              allow_headers=["*"])]

@@ -1,0 +1,171 @@
+"""The WebSocket endpoint `/api/{client_version}/sync` the official Convex clients connect to.
+
+One reader task parses client messages in order; mutations go to a per-connection
+queue so they run one after another (Convex runs a client's mutations in order),
+actions run concurrently. Outgoing frames go through a bounded queue drained by
+one writer task: a client that stops reading fills it and is disconnected with a
+reason, instead of holding memory or stalling the engine. The writer sends a
+`Ping` when the connection has been quiet, so clients keep the socket open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from syncline.sync import protocol
+from syncline.sync.engine import SyncEngine
+from syncline.sync.protocol import (
+    ActionRequest,
+    Authenticate,
+    Connect,
+    Event,
+    ModifyQuerySet,
+    MutationRequest,
+    ProtocolError,
+)
+from syncline.sync.session import Session
+
+MAX_QUEUED_FRAMES = 1_000
+PING_INTERVAL_S = 15.0
+SLOW_CLIENT_CLOSE_CODE = 1008
+
+_log = logging.getLogger(__name__)
+
+
+class _Connection:
+    def __init__(self, engine: SyncEngine, websocket: WebSocket) -> None:
+        self.engine = engine
+        self.websocket = websocket
+        self.outgoing: asyncio.Queue[str | None] = asyncio.Queue(MAX_QUEUED_FRAMES)
+        self.session = Session(send=self.send)
+        self.mutations: asyncio.Queue[MutationRequest] = asyncio.Queue()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.close_reason: str | None = None
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self.close_reason is not None:
+            return
+        for frame in protocol.encode_server_message(message):
+            try:
+                self.outgoing.put_nowait(frame)
+            except asyncio.QueueFull:
+                self.fail(f"The client is not reading its messages ({MAX_QUEUED_FRAMES} "
+                          "frames queued); disconnecting it", code=SLOW_CLIENT_CLOSE_CODE)
+                return
+
+    def fail(self, reason: str, *, code: int = 1000, fatal: bool = False) -> None:
+        """Close the connection (once), telling the client why."""
+        if self.close_reason is not None:
+            return
+        self.close_reason = reason
+        self.session.closed = True
+        if fatal:
+            with contextlib.suppress(asyncio.QueueFull):
+                for frame in protocol.encode_server_message(protocol.fatal_error(reason)):
+                    self.outgoing.put_nowait(frame)
+        self.close_code = code
+        # Wake the writer even when the queue is full: it closes after what is queued.
+        with contextlib.suppress(asyncio.QueueFull):
+            self.outgoing.put_nowait(None)
+        if self.outgoing.full():
+            self.writer_task.cancel()
+
+    async def run(self) -> None:
+        self.close_code = 1000
+        self.writer_task = asyncio.create_task(self._write())
+        mutation_task = asyncio.create_task(self._run_mutations())
+        try:
+            await self._read()
+        finally:
+            mutation_task.cancel()
+            for task in list(self.tasks):
+                task.cancel()
+            await self.engine.disconnect(self.session)
+            if self.close_reason is None:
+                self.close_reason = "closed"
+                with contextlib.suppress(asyncio.QueueFull):
+                    self.outgoing.put_nowait(None)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self.writer_task, timeout=5)
+
+    async def _read(self) -> None:
+        connected = False
+        while self.close_reason is None:
+            try:
+                text = await self.websocket.receive_text()
+            except (WebSocketDisconnect, RuntimeError):
+                return
+            try:
+                message = protocol.parse_client_message(text)
+                if isinstance(message, Connect):
+                    if connected:
+                        raise ProtocolError("Connect was sent twice on one connection")
+                    connected = True
+                    self.session.session_id = message.session_id
+                    self.engine.connect(self.session)
+                    continue
+                if not connected:
+                    raise ProtocolError(
+                        f"{type(message).__name__} before Connect: the first message on a "
+                        "connection must be Connect")
+                await self._dispatch(message)
+            except ProtocolError as e:
+                self.fail(str(e), fatal=True)
+                return
+            except Exception as e:  # a server bug must not take the server down
+                _log.exception("sync connection failed")
+                self.fail(f"Internal server error: {type(e).__name__}", fatal=True)
+                return
+
+    async def _dispatch(self, message: Any) -> None:
+        if isinstance(message, ModifyQuerySet):
+            await self.engine.modify_query_set(self.session, message)
+        elif isinstance(message, MutationRequest):
+            self.mutations.put_nowait(message)
+        elif isinstance(message, ActionRequest):
+            task = asyncio.create_task(self.engine.action(self.session, message))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        elif isinstance(message, Authenticate):
+            await self.engine.authenticate(self.session, message)
+        elif isinstance(message, Event):
+            pass  # client telemetry: nothing to do
+
+    async def _run_mutations(self) -> None:
+        while True:
+            message = await self.mutations.get()
+            try:
+                await self.engine.mutation(self.session, message)
+            except Exception as e:
+                _log.exception("mutation over sync failed")
+                self.fail(f"Internal server error: {type(e).__name__}", fatal=True)
+                return
+
+    async def _write(self) -> None:
+        websocket = self.websocket
+        try:
+            while True:
+                try:
+                    frame = await asyncio.wait_for(self.outgoing.get(), PING_INTERVAL_S)
+                except TimeoutError:
+                    frame = protocol.encode_server_message(protocol.ping())[0]
+                if frame is None:
+                    break
+                await websocket.send_text(frame)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.close_reason = self.close_reason or "disconnected"
+            self.session.closed = True
+            return
+        finally:
+            with contextlib.suppress(Exception):
+                await websocket.close(self.close_code, (self.close_reason or "")[:120])
+
+
+async def sync_endpoint(engine: SyncEngine, websocket: WebSocket) -> None:
+    await websocket.accept()
+    await _Connection(engine, websocket).run()

@@ -1,0 +1,1 @@
+"""The sync layer: subscriptions, invalidation, the query cache and the WebSocket protocol."""

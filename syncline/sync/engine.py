@@ -1,0 +1,369 @@
+"""The sync engine: keeps every subscribed query current and moves clients between snapshots.
+
+All state changes go through one asyncio lock, in the server's event loop:
+
+- after each batch of commits (heard from the committer), the cache entries
+  whose read sets the commits touched are re-run at the batch's timestamp, and
+  every session whose results changed gets one `Transition` that moves all its
+  queries to that timestamp together;
+- `ModifyQuerySet` and `Authenticate` compute the new or re-keyed queries at
+  the engine's current timestamp and answer with a `Transition`;
+- a mutation's response is sent only once the engine has reached its commit
+  timestamp, after the transition that shows its writes.
+
+Because every cache entry is current as of `self.ts`, a session can always be
+moved to `self.ts` with only the entries that changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from syncline.database import Database
+from syncline.database.write_log import LoggedCommit
+from syncline.functions import FunctionRunner, Outcome, UserIdentity, function_path
+from syncline.functions.references import InvalidFunctionPathError
+from syncline.sync import protocol
+from syncline.sync.protocol import (
+    ActionRequest,
+    Authenticate,
+    ModifyQuerySet,
+    MutationRequest,
+    ProtocolError,
+    StateVersion,
+)
+from syncline.sync.query_cache import CachedQuery, QueryCache, args_key
+from syncline.sync.session import MutationLog, RememberedMutation, Session, Subscription
+from syncline.values import UNDEFINED
+
+AdminCheck = Any  # a callable (admin key) -> bool
+
+
+class SyncEngine:
+    def __init__(self, runner: FunctionRunner, db: Database, *, dev: bool,
+                 check_admin_key: AdminCheck) -> None:
+        self.runner = runner
+        self.db = db
+        self.dev = dev
+        self.cache = QueryCache()
+        self.mutations = MutationLog()
+        self.sessions: set[Session] = set()
+        self.ts = db.visible_ts
+        self.executions = 0  # query executions for subscriptions (tests count them)
+        self._check_admin_key = check_admin_key
+        self._lock = asyncio.Lock()
+        self._commits: list[LoggedCommit] = []
+        self._commits_lock = threading.Lock()
+        self._reload = False
+        self._wakeup = asyncio.Event()
+        self._reached = asyncio.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        db.add_commit_listener(self._on_commit)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start following commits, in the running loop (idempotent)."""
+        if self._task is not None:
+            return
+        self.ts = self.db.visible_ts
+        self._reload = False  # nothing is cached yet, so a push before now changes nothing
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run(), name="syncline-sync")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def code_pushed(self) -> None:
+        """New code is live: every result may differ, so every subscribed query re-runs."""
+        self._reload = True
+        self._wake()
+
+    def _on_commit(self, commit: LoggedCommit) -> None:
+        """Runs on the committer's thread, after the commit is durable and visible."""
+        with self._commits_lock:
+            self._commits.append(commit)
+        self._wake()
+
+    def _wake(self) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wakeup.set)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            async with self._lock:
+                await self._advance()
+
+    async def _advance(self) -> None:
+        with self._commits_lock:
+            commits, self._commits = self._commits, []
+        reload, self._reload = self._reload, False
+        if not commits and not reload:
+            return
+        target = max([self.ts, *(c.ts for c in commits)])
+        stale = self.cache.everything() if reload else self.cache.invalidated_by(commits)
+        await self._compute(stale, target)
+        if reload:  # a function that did not exist (or was internal) may exist now
+            private = [s for session in self.sessions for s in session.subscriptions.values()
+                       if s.entry is not None and s.entry.private]
+            for subscription in private:
+                subscription.entry = None
+            await asyncio.gather(*(self._attach(s, target) for s in private))
+        self.ts = target
+        for session in list(self.sessions):
+            self._flush(session)
+        async with self._reached:
+            self._reached.notify_all()
+
+    # -- computing queries -----------------------------------------------------------------
+
+    async def _compute(self, entries: Iterable[CachedQuery], ts: int) -> None:
+        """Run entries at `ts` (concurrently), refile them, re-attach displaced subscribers."""
+        entries = list(entries)
+        if not entries:
+            return
+        outcomes = await asyncio.gather(*(self._execute(e, ts) for e in entries))
+        displaced: list[Subscription] = []
+        for entry, outcome in zip(entries, outcomes, strict=True):
+            entry.set_outcome(outcome)
+            displaced += self.cache.store(entry)
+        for subscription in displaced:
+            subscription.entry = None
+            await self._attach(subscription, ts)
+
+    async def _execute(self, entry: CachedQuery, ts: int) -> Outcome:
+        self.executions += 1
+        # A re-run follows the journal of the previous run (where its page ended), so the
+        # result stays contiguous with the client's other pages.
+        journal = entry.outcome.journal if entry.outcome is not None else entry.journal
+        return await self.runner.run(
+            entry.path, entry.args, expected_kind="query", identity=entry.identity, admin=True,
+            snapshot_ts=ts, journal=journal,
+        )
+
+    async def _attach(self, subscription: Subscription, ts: int) -> None:
+        """Point a subscription at the cache entry for its call, computing it if needed."""
+        if not self._may_subscribe(subscription):
+            # Unknown, not a query, or internal without the admin key: a private entry
+            # holding the error, re-checked when new code is pushed.
+            entry = self.cache.create(subscription.path, subscription.args,
+                                      subscription.encoded_args, subscription.journal,
+                                      subscription.identity)
+            entry.private = True
+            entry.set_outcome(await self.runner.run(
+                subscription.path, subscription.args, expected_kind="query",
+                identity=subscription.identity, admin=subscription.session.admin))
+            subscription.entry = entry
+            return
+        entry = self.cache.find(subscription.path, subscription.encoded_args,
+                                subscription.journal, subscription.identity)
+        if entry is None:
+            entry = self.cache.create(subscription.path, subscription.args,
+                                      subscription.encoded_args, subscription.journal,
+                                      subscription.identity)
+            self.cache.subscribe(entry, subscription)
+            await self._compute([entry], ts)
+            if subscription not in entry.subscribers:
+                return  # displaced to another identity's entry and attached there
+        else:
+            self.cache.subscribe(entry, subscription)
+        subscription.entry = entry
+
+    def _may_subscribe(self, subscription: Subscription) -> bool:
+        app = self.runner.app
+        fn = app.functions.get(subscription.path) if app is not None else None
+        return fn is not None and fn.kind == "query" and (
+            fn.visibility == "public" or subscription.session.admin)
+
+    # -- client requests -------------------------------------------------------------------
+
+    def connect(self, session: Session) -> None:
+        self.start()
+        self.sessions.add(session)
+        self.mutations.touch(session.session_id)
+
+    async def disconnect(self, session: Session) -> None:
+        session.closed = True
+        async with self._lock:
+            self.sessions.discard(session)
+            for subscription in session.subscriptions.values():
+                if subscription.entry is not None:
+                    self.cache.unsubscribe(subscription.entry, subscription)
+            session.subscriptions.clear()
+
+    async def modify_query_set(self, session: Session, message: ModifyQuerySet) -> None:
+        async with self._lock:
+            if message.base_version != session.query_set_version:
+                raise ProtocolError(
+                    f"ModifyQuerySet baseVersion {message.base_version} does not match the "
+                    f"server's query set version {session.query_set_version}"
+                )
+            added: list[Subscription] = []
+            for modification in message.modifications:
+                if isinstance(modification, protocol.RemoveQuery):
+                    subscription = session.subscriptions.pop(modification.query_id, None)
+                    if subscription is None:
+                        raise ProtocolError(
+                            f"Remove of query {modification.query_id}, which is not in the "
+                            "query set")
+                    if subscription.entry is not None:
+                        self.cache.unsubscribe(subscription.entry, subscription)
+                    session.removed.append(modification.query_id)
+                    continue
+                if modification.query_id in session.subscriptions:
+                    raise ProtocolError(f"Add of query {modification.query_id}, which is "
+                                        "already in the query set")
+                try:
+                    path = function_path(modification.udf_path)
+                except InvalidFunctionPathError:
+                    path = modification.udf_path  # answered with a QueryFailed by _attach
+                subscription = Subscription(
+                    session, modification.query_id, path, modification.args,
+                    args_key(modification.args), modification.journal)
+                session.subscriptions[modification.query_id] = subscription
+                added.append(subscription)
+            session.query_set_version = message.new_version
+            await asyncio.gather(*(self._attach(s, self.ts) for s in added))
+            self._flush(session)
+
+    async def authenticate(self, session: Session, message: Authenticate) -> None:
+        async with self._lock:
+            if message.base_version != session.identity_version:
+                raise ProtocolError(
+                    f"Authenticate baseVersion {message.base_version} does not match the "
+                    f"server's identity version {session.identity_version}"
+                )
+            identity, admin, error = self._identity_for(message)
+            if error is not None:
+                session.send(protocol.auth_error(error, message.base_version, True))
+                return
+            session.identity, session.admin = identity, admin
+            session.identity_version = message.base_version + 1
+            for subscription in session.subscriptions.values():
+                if subscription.entry is not None:
+                    self.cache.unsubscribe(subscription.entry, subscription)
+                    subscription.entry = None
+            await asyncio.gather(*(self._attach(s, self.ts)
+                                   for s in session.subscriptions.values()))
+            self._flush(session)
+
+    def _identity_for(
+        self, message: Authenticate,
+    ) -> tuple[UserIdentity | None, bool, str | None]:
+        if message.token_type == "None":
+            return None, False, None
+        if message.token_type == "Admin":
+            if not self._check_admin_key(message.value or ""):
+                return None, False, "The admin key is not valid for this deployment"
+            identity = UserIdentity(message.impersonating) if message.impersonating else None
+            return identity, True, None
+        return None, False, (
+            "User tokens cannot be verified yet: this deployment has no auth providers "
+            "configured"
+        )
+
+    async def mutation(self, session: Session, message: MutationRequest) -> None:
+        """Run (or recall) one mutation; the caller runs a session's mutations in order."""
+        # The official clients resolve a mutation at the first transition past its commit
+        # that arrives *after* its response, so this session's transitions are held until
+        # the response is out: response first, then the transition that shows the writes.
+        session.mutation_in_flight = True
+        try:
+            remembered = self.mutations.get(session.session_id, message.request_id)
+            if remembered is None:
+                outcome = await self.runner.run(
+                    message.udf_path, message.args, expected_kind="mutation",
+                    identity=session.identity, admin=session.admin)
+                remembered = RememberedMutation(self._mutation_response(message, outcome),
+                                                outcome.commit_ts if outcome.ok else None)
+                self.mutations.remember(session.session_id, message.request_id, remembered)
+            if remembered.ts is not None:
+                await self._reach(remembered.ts)
+            if not session.closed:
+                session.send(remembered.response)
+        finally:
+            session.mutation_in_flight = False
+        async with self._lock:
+            if remembered.ts is not None:
+                session.must_reach_ts = max(session.must_reach_ts, remembered.ts)
+            self._flush(session)
+
+    async def action(self, session: Session, message: ActionRequest) -> None:
+        outcome = await self.runner.run(
+            message.udf_path, message.args, expected_kind="action",
+            identity=session.identity, admin=session.admin)
+        log_lines = self._log_lines(outcome)
+        if outcome.failure is None:
+            response = protocol.action_response_success(
+                message.request_id, outcome.value, log_lines)
+        else:
+            response = protocol.action_response_failure(
+                message.request_id, outcome.failure.message, log_lines, outcome.failure.data)
+        if not session.closed:
+            session.send(response)
+
+    def _mutation_response(self, message: MutationRequest, outcome: Outcome) -> dict[str, Any]:
+        log_lines = self._log_lines(outcome)
+        if outcome.failure is None:
+            assert outcome.commit_ts is not None
+            return protocol.mutation_response_success(
+                message.request_id, outcome.value, outcome.commit_ts, log_lines)
+        return protocol.mutation_response_failure(
+            message.request_id, outcome.failure.message, log_lines, outcome.failure.data)
+
+    def _log_lines(self, outcome: Outcome) -> list[str]:
+        return [line.formatted() for line in outcome.log_lines] if self.dev else []
+
+    async def _reach(self, ts: int) -> None:
+        """Wait until the engine has processed the commit at `ts`."""
+        async with self._reached:
+            while self.ts < ts:
+                self._wake()
+                await self._reached.wait()
+
+    # -- transitions -----------------------------------------------------------------------
+
+    def _flush(self, session: Session) -> None:
+        """Send `session` one Transition to the engine's timestamp, if anything changed."""
+        if session.closed or session.mutation_in_flight:
+            return
+        modifications: list[dict[str, Any]] = []
+        for query_id in session.removed:
+            modifications.append(protocol.query_removed(query_id))
+        session.removed.clear()
+        for subscription in session.subscriptions.values():
+            entry = subscription.entry
+            if entry is None or entry.outcome is None:
+                continue
+            if subscription.sent == (entry, entry.version):
+                continue
+            subscription.sent = (entry, entry.version)
+            modifications.append(self._modification(subscription.query_id, entry.outcome))
+        end = StateVersion(session.query_set_version, self.ts, session.identity_version)
+        start = session.sent
+        versions_moved = (start.query_set, start.identity) != (end.query_set, end.identity)
+        waiting = session.must_reach_ts > start.ts
+        if not modifications and not versions_moved and not waiting:
+            return
+        session.sent = end
+        session.send(protocol.transition(start, end, modifications))
+
+    def _modification(self, query_id: int, outcome: Outcome) -> dict[str, Any]:
+        log_lines = self._log_lines(outcome)
+        if outcome.failure is None:
+            return protocol.query_updated(query_id, outcome.value, log_lines, outcome.journal)
+        data = outcome.failure.data
+        return protocol.query_failed(query_id, outcome.failure.message, log_lines,
+                                     data if data is not UNDEFINED else UNDEFINED,
+                                     outcome.journal)
