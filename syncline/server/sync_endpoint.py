@@ -46,6 +46,8 @@ class _Connection:
         self.mutations: asyncio.Queue[MutationRequest] = asyncio.Queue()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.close_reason: str | None = None
+        self.close_code = 1000
+        self.writer_task: asyncio.Task[None] | None = None
 
     def send(self, message: dict[str, Any]) -> None:
         if self.close_reason is not None:
@@ -72,11 +74,10 @@ class _Connection:
         # Wake the writer even when the queue is full: it closes after what is queued.
         with contextlib.suppress(asyncio.QueueFull):
             self.outgoing.put_nowait(None)
-        if self.outgoing.full():
+        if self.outgoing.full() and self.writer_task is not None:
             self.writer_task.cancel()
 
     async def run(self) -> None:
-        self.close_code = 1000
         self.writer_task = asyncio.create_task(self._write())
         mutation_task = asyncio.create_task(self._run_mutations())
         try:
