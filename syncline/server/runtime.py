@@ -110,6 +110,7 @@ async def serve_deployment(
             loop.remove_signal_handler(sig)
         for _, sock in servers:
             sock.close()
+        await deployment.sync.stop()
         deployment.close()
     for task in tasks:
         error = task.exception()
