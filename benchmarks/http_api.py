@@ -7,9 +7,9 @@ transaction; read one document by id), at concurrency 1 and 32:
   synchronous=FULL) of benchmarks/apps/http_bench/convex in a subprocess, called
   through `POST /api/mutation` (`items:insert`) and `POST /api/query` (`items:get`);
 - sqlite-http: benchmarks/apps/http_bench/sqlite_server.py in a subprocess, a
-  hand-written Starlette endpoint on the same server stack (uvicorn + httptools, one
-  process, asyncio's own event loop like `syncline serve`; `--baseline-loop uvloop`
-  to try uvloop) doing the same SQLite work in a thread pool: what syncline adds
+  hand-written Starlette endpoint on the same server stack (uvicorn + httptools + uvloop,
+  one process, like `syncline serve`; `--baseline-loop asyncio` for asyncio's own loop)
+  doing the same SQLite work in a thread pool: what syncline adds
   over "hand-written endpoint on SQLite";
 - sqlite-inproc: the same SQLite calls (WAL, synchronous=FULL, one transaction per
   insert, point read by primary key) in this process, 1 or 32 threads, each thread
@@ -645,8 +645,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=0.5,
                         help="seconds of load before each measurement")
     parser.add_argument("--seed", type=int, default=2000, help="documents inserted for reads")
-    parser.add_argument("--baseline-loop", choices=["asyncio", "uvloop"], default="asyncio",
-                        help="event loop of the sqlite-HTTP server (syncline serve: asyncio)")
+    parser.add_argument("--baseline-loop", choices=["asyncio", "uvloop"], default="uvloop",
+                        help="event loop of the sqlite-HTTP server (syncline serve: uvloop)")
     parser.add_argument("--baseline-threads", type=int, default=32,
                         help="SQLite thread pool of the sqlite-HTTP server")
     parser.add_argument("--client", choices=["raw", "httpx", "httpx-shared"], default="raw",
