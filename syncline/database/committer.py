@@ -203,7 +203,10 @@ class Committer:
                 except Exception:  # a broken listener must not stop the committer
                     _log.exception("commit listener %r failed", listener)
         for job in batch:
-            job.future.set_result(job.ts)
+            # A caller that stopped waiting (its task was cancelled) must not stop the
+            # committer: the commit is durable either way.
+            if not job.future.cancelled():
+                job.future.set_result(job.ts)
 
     def _run_exclusive_job(self, job: _ExclusiveJob) -> None:
         with self.lock:

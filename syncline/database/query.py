@@ -198,7 +198,9 @@ class Query:
                 end_cursor = journal.end_cursor
                 result = await self._page(num_items, max_rows, max_bytes, index, start, end,
                                           reverse, fingerprint, cursor, end_cursor)
-                if journal.end_cursor is None and not result["isDone"]:
+                if journal.end_cursor is None:
+                    # Also for the last page: its "end of range" cursor keeps it open-ended,
+                    # so rows added after it still land in it and it stays done.
                     journal.end_cursor = result["continueCursor"]
                 return result
         return await self._page(num_items, max_rows, max_bytes, index, start, end, reverse,

@@ -549,7 +549,11 @@ class Transaction:
         if future is None:
             return self.snapshot_ts
         try:
-            self.commit_ts = await asyncio.wrap_future(future)
+            # Shielded: cancelling the waiting task must not cancel a commit that the
+            # committer may already be writing; the outcome is then simply not awaited.
+            self.commit_ts = await asyncio.shield(asyncio.wrap_future(future))
+        except asyncio.CancelledError:
+            raise
         except BaseException:
             self._state = "aborted"
             raise

@@ -228,8 +228,10 @@ def create_api_app(deployment: Deployment) -> Starlette:
         Route("/api/query_at_ts", api.query, methods=["POST"]),
         Route("/version", api.version, methods=["GET"]),
         Route("/instance_name", api.instance_name, methods=["GET"]),
+        # The npm client puts its version in the path; the Rust-based PyPI client does not.
         WebSocketRoute("/api/{client_version}/sync",
                        lambda websocket: sync_endpoint(deployment.sync, websocket)),
+        WebSocketRoute("/api/sync", lambda websocket: sync_endpoint(deployment.sync, websocket)),
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                              allow_headers=["*"])]

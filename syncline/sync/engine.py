@@ -61,6 +61,7 @@ class SyncEngine:
         self._reload = False
         self._wakeup = asyncio.Event()
         self._reached = asyncio.Condition()
+        self._running_mutations: dict[tuple[str, int], asyncio.Future[RememberedMutation]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         db.add_commit_listener(self._on_commit)
@@ -280,14 +281,7 @@ class SyncEngine:
         # the response is out: response first, then the transition that shows the writes.
         session.mutation_in_flight = True
         try:
-            remembered = self.mutations.get(session.session_id, message.request_id)
-            if remembered is None:
-                outcome = await self.runner.run(
-                    message.udf_path, message.args, expected_kind="mutation",
-                    identity=session.identity, admin=session.admin)
-                remembered = RememberedMutation(self._mutation_response(message, outcome),
-                                                outcome.commit_ts if outcome.ok else None)
-                self.mutations.remember(session.session_id, message.request_id, remembered)
+            remembered = await self._run_once(session.session_id, message, session)
             if remembered.ts is not None:
                 await self._reach(remembered.ts)
             if not session.closed:
@@ -297,7 +291,38 @@ class SyncEngine:
         async with self._lock:
             if remembered.ts is not None:
                 session.must_reach_ts = max(session.must_reach_ts, remembered.ts)
-            self._flush(session)
+            # Always a transition after a response, even an empty one or after a failure:
+            # clients settle a mutation (success or error) on the next transition.
+            self._flush(session, force=True)
+
+    async def _run_once(self, session_id: str, message: MutationRequest,
+                        session: Session) -> RememberedMutation:
+        """The mutation's response, running it only if this (session, request) never ran.
+
+        A re-sent request that arrives while the first copy is still running (the client
+        reconnected mid-commit) waits for that copy instead of running again. The run is
+        shielded from its connection closing, so its result is always recorded.
+        """
+        remembered = self.mutations.get(session_id, message.request_id)
+        if remembered is not None:
+            return remembered
+        key = (session_id, message.request_id)
+        running = self._running_mutations.get(key)
+        if running is None:
+            running = asyncio.ensure_future(self._execute_mutation(session_id, message, session))
+            self._running_mutations[key] = running
+            running.add_done_callback(lambda _: self._running_mutations.pop(key, None))
+        return await asyncio.shield(running)
+
+    async def _execute_mutation(self, session_id: str, message: MutationRequest,
+                                session: Session) -> RememberedMutation:
+        outcome = await self.runner.run(
+            message.udf_path, message.args, expected_kind="mutation",
+            identity=session.identity, admin=session.admin)
+        remembered = RememberedMutation(self._mutation_response(message, outcome),
+                                        outcome.commit_ts if outcome.ok else None)
+        self.mutations.remember(session_id, message.request_id, remembered)
+        return remembered
 
     async def action(self, session: Session, message: ActionRequest) -> None:
         outcome = await self.runner.run(
@@ -334,8 +359,9 @@ class SyncEngine:
 
     # -- transitions -----------------------------------------------------------------------
 
-    def _flush(self, session: Session) -> None:
-        """Send `session` one Transition to the engine's timestamp, if anything changed."""
+    def _flush(self, session: Session, *, force: bool = False) -> None:
+        """Send `session` one Transition to the engine's timestamp, if anything changed
+        (or always, with `force`)."""
         if session.closed or session.mutation_in_flight:
             return
         modifications: list[dict[str, Any]] = []
@@ -354,7 +380,7 @@ class SyncEngine:
         start = session.sent
         versions_moved = (start.query_set, start.identity) != (end.query_set, end.identity)
         waiting = session.must_reach_ts > start.ts
-        if not modifications and not versions_moved and not waiting:
+        if not modifications and not versions_moved and not waiting and not force:
             return
         session.sent = end
         session.send(protocol.transition(start, end, modifications))

@@ -79,3 +79,18 @@ async def test_a_failed_storage_write_fails_its_commits_and_nothing_else(db: Dat
     await reader.commit()
     doc_id = await db.run_transaction(add)  # and the database keeps working
     assert (await db.read(lambda tx: tx.get(doc_id)))["x"] == 1.0
+
+
+async def test_a_cancelled_waiter_does_not_stop_the_committer(db):
+    """Cancelling the task that awaits a commit must not kill the writer thread."""
+    for _ in range(20):
+        tx = db.begin()
+        await tx.insert("t", {"n": 1})
+        waiter = asyncio.ensure_future(tx.commit())
+        await asyncio.sleep(0)
+        waiter.cancel()
+    # Later commits still complete, and the cancelled ones landed all the same.
+    await asyncio.wait_for(db.run_transaction(lambda tx: tx.insert("t", {"n": 2})), 30)
+    rows = await db.read(lambda tx: tx.query("t").collect())
+    assert sum(1 for r in rows if r["n"] == 2) == 1
+    assert db.committer._thread.is_alive()

@@ -235,3 +235,27 @@ async def test_paginated_pages_stay_gapless_under_inserts(deployment):
             state[m["queryId"]] = [d["body"] for d in m["value"]["page"]]
     assert state[1] == ["m0", "m2"]
     assert state[2] == ["m25", "m3", "m4", "m5"]
+
+
+async def test_the_last_page_grows_and_stays_done(deployment):
+    engine = deployment.sync
+    for body in ("a1", "a2"):
+        await deployment.runner.run("messages:send", {"channel": "q", "body": body})
+    s, sent = session(engine)
+    await engine.modify_query_set(s, add(1, "messages:page", {"opts": {"numItems": 5,
+                                                                       "cursor": None}}, 0))
+    for i in range(3, 9):
+        await deployment.runner.run("messages:send", {"channel": "q", "body": f"a{i}"})
+    await settle(engine)
+    last = [m for t in sent if t["type"] == "Transition" for m in t["modifications"]][-1]
+    assert [d["body"] for d in last["value"]["page"]] == [f"a{i}" for i in range(1, 9)]
+    assert last["value"]["isDone"] is True
+
+
+async def test_every_mutation_response_is_followed_by_a_transition(deployment):
+    engine = deployment.sync
+    s, sent = session(engine)
+    await engine.modify_query_set(s, add(1, "messages:count", {"channel": "z"}, 0))
+    await engine.mutation(s, MutationRequest(0, "messages:nope", {}))  # fails
+    kinds = [m["type"] for m in sent]
+    assert kinds[-2:] == ["MutationResponse", "Transition"]
