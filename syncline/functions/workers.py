@@ -52,15 +52,16 @@ class WorkerPool(Executor):
                 raise RuntimeError("cannot submit after shutdown")
             self._pending += 1
             self._queue.put((future, fn, args))
-            if self._idle == 0:
-                if self._threads < self._core:
-                    self._spawn()
-                else:
-                    self._all_busy.set()
-                    if self._monitor is None:
-                        self._monitor = threading.Thread(
-                            target=self._watch, name=f"{self._name}-monitor", daemon=True)
-                        self._monitor.start()
+            if self._idle == 0 and self._threads < self._core:
+                self._spawn()
+            elif self._threads >= self._core:
+                # Whether these threads will get to it in time is the monitor's call: an
+                # idle count seen here can be stale by the time a thread takes a job.
+                self._all_busy.set()
+                if self._monitor is None:
+                    self._monitor = threading.Thread(
+                        target=self._watch, name=f"{self._name}-monitor", daemon=True)
+                    self._monitor.start()
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -118,16 +119,19 @@ class WorkerPool(Executor):
                 future.set_result(result)
 
     def _watch(self) -> None:
-        """Add a thread whenever queued jobs make no progress for `grow_after_s`."""
+        """Add a thread whenever queued jobs make no progress for `grow_after_s`.
+
+        It watches for as long as jobs are queued, and sleeps once the queue is empty.
+        """
         while True:
             self._all_busy.wait()
             time.sleep(self._grow_after_s)
             with self._lock:
                 if self._shutdown:
                     return
-                if self._pending == 0 or self._idle > 0:
+                if self._pending == 0:
                     self._all_busy.clear()
                     continue
                 stalled = time.monotonic() - self._last_progress >= self._grow_after_s
-                if stalled and self._threads < self._maximum:
+                if stalled and self._idle == 0 and self._threads < self._maximum:
                     self._spawn()

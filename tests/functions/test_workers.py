@@ -58,3 +58,19 @@ def test_submit_after_shutdown_is_refused():
     pool.shutdown()
     with pytest.raises(RuntimeError):
         pool.submit(lambda: None)
+
+
+def test_growth_does_not_depend_on_when_threads_take_their_jobs():
+    """Regression: the pool only noticed it was full if no thread looked idle at submit
+    time, and a thread about to take a job looks idle, so it sometimes never grew."""
+    for _ in range(50):
+        pool = WorkerPool("race", core=2, maximum=3, grow_after_s=0.005)
+        release = threading.Event()
+        slow = [pool.submit(release.wait, 30) for _ in range(2)]
+        quick = pool.submit(lambda: "done")
+        try:
+            assert quick.result(timeout=10) == "done"
+        finally:
+            release.set()
+            wait(slow, timeout=10)
+            pool.shutdown()
