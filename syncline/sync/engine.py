@@ -205,11 +205,8 @@ class SyncEngine:
 
     async def modify_query_set(self, session: Session, message: ModifyQuerySet) -> None:
         async with self._lock:
-            if message.base_version != session.query_set_version:
-                raise ProtocolError(
-                    f"ModifyQuerySet baseVersion {message.base_version} does not match the "
-                    f"server's query set version {session.query_set_version}"
-                )
+            _check_base_version("ModifyQuerySet", message.base_version,
+                                session.query_set_version, "query set")
             added: list[Subscription] = []
             for modification in message.modifications:
                 if isinstance(modification, protocol.RemoveQuery):
@@ -240,11 +237,8 @@ class SyncEngine:
 
     async def authenticate(self, session: Session, message: Authenticate) -> None:
         async with self._lock:
-            if message.base_version != session.identity_version:
-                raise ProtocolError(
-                    f"Authenticate baseVersion {message.base_version} does not match the "
-                    f"server's identity version {session.identity_version}"
-                )
+            _check_base_version("Authenticate", message.base_version,
+                                session.identity_version, "identity")
             identity, admin, error = self._identity_for(message)
             if error is not None:
                 session.send(protocol.auth_error(error, message.base_version, True))
@@ -393,3 +387,9 @@ class SyncEngine:
         return protocol.query_failed(query_id, outcome.failure.message, log_lines,
                                      data if data is not UNDEFINED else UNDEFINED,
                                      outcome.journal)
+
+
+def _check_base_version(message: str, given: int, current: int, what: str) -> None:
+    if given != current:
+        raise ProtocolError(f"{message} baseVersion {given} does not match the server's "
+                            f"{what} version {current}")

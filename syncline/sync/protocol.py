@@ -47,8 +47,9 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, ClassVar, Final, Literal, TypeVar
 
 import orjson
 
@@ -165,26 +166,29 @@ class ModifyQuerySet:
     TYPE: ClassVar[str] = "ModifyQuerySet"
 
 
+_Request = TypeVar("_Request", bound="_FunctionRequest")
+
+
 @dataclass(frozen=True, slots=True)
-class MutationRequest:
-    """Run a mutation (`type: "Mutation"` on the wire)."""
+class _FunctionRequest:
+    """A request to run a function: a mutation or an action."""
 
     request_id: int
     udf_path: str
     args: dict[str, Any]
     component_path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MutationRequest(_FunctionRequest):
+    """Run a mutation (`type: "Mutation"` on the wire)."""
 
     TYPE: ClassVar[str] = "Mutation"
 
 
 @dataclass(frozen=True, slots=True)
-class ActionRequest:
+class ActionRequest(_FunctionRequest):
     """Run an action (`type: "Action"` on the wire)."""
-
-    request_id: int
-    udf_path: str
-    args: dict[str, Any]
-    component_path: str | None = None
 
     TYPE: ClassVar[str] = "Action"
 
@@ -373,22 +377,19 @@ def _parse_modify_query_set(f: _Fields) -> ModifyQuerySet:
     )
 
 
-def _parse_mutation(f: _Fields) -> MutationRequest:
-    return MutationRequest(
-        request_id=f.uint("requestId"),
-        udf_path=f.string("udfPath"),
-        args=f.args(),
-        component_path=f.optional_string("componentPath"),
-    )
+def _parse_request(kind: type[_Request]) -> Callable[[_Fields], _Request]:
+    def parse(f: _Fields) -> _Request:
+        return kind(
+            request_id=f.uint("requestId"),
+            udf_path=f.string("udfPath"),
+            args=f.args(),
+            component_path=f.optional_string("componentPath"),
+        )
+    return parse
 
 
-def _parse_action(f: _Fields) -> ActionRequest:
-    return ActionRequest(
-        request_id=f.uint("requestId"),
-        udf_path=f.string("udfPath"),
-        args=f.args(),
-        component_path=f.optional_string("componentPath"),
-    )
+_parse_mutation = _parse_request(MutationRequest)
+_parse_action = _parse_request(ActionRequest)
 
 
 def _parse_authenticate(f: _Fields) -> Authenticate:

@@ -109,3 +109,27 @@ def prod_server(tmp_path_factory) -> Iterator[Server]:
     server = start_server(copy_app("basic", tmp_path_factory.mktemp("prod")), "serve")
     yield server
     server.stop()
+
+
+JS_DIR = Path(__file__).resolve().parent.parent / "js"
+
+
+def run_node_script(server: Server, script: str, *args: str, timeout: float = 120) -> str:
+    """Run a tests/js script against `server` (SYNCLINE_URL, SYNCLINE_ADMIN_KEY); fail with
+    its output and the server log unless it exits 0. Returns its stdout."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("`node` is not on PATH: Node.js 18+ is needed to run tests/js")
+    if not (JS_DIR / "node_modules" / "convex" / "package.json").is_file():
+        pytest.fail("tests/js/node_modules is missing: run `npm ci --prefix tests/js` first")
+    env = {**os.environ, "SYNCLINE_URL": server.url, "SYNCLINE_ADMIN_KEY": server.admin_key}
+    try:
+        result = subprocess.run([node, str(JS_DIR / script), *args], cwd=JS_DIR, env=env,
+                                capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"node timed out after {timeout} s\nstdout:\n{e.stdout}\nstderr:\n"
+                    f"{e.stderr}\nserver log:\n{server.output()[-5000:]}")
+    assert result.returncode == 0, (
+        f"node exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n"
+        f"{result.stderr}\nserver log:\n{server.output()[-5000:]}")
+    return result.stdout

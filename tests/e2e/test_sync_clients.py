@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, copy_app, start_server
+from tests.e2e.conftest import Server, copy_app, run_node_script, start_server
 
 try:
     from convex import ConvexClient, ConvexError, ConvexInt64
@@ -221,23 +218,8 @@ def test_python_watch_all_list_and_count_never_disagree(live_server, connect):
 # -- B. the npm client ------------------------------------------------------------------------
 
 def run_node_check(server: Server, check: str) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("`node` is not on PATH: Node.js 18+ is needed to run tests/js")
-    if not (JS_DIR / "node_modules" / "convex" / "package.json").is_file():
-        pytest.fail("tests/js/node_modules is missing: run `npm ci --prefix tests/js` first")
-    env = {**os.environ, "SYNCLINE_URL": server.url, "SYNCLINE_ADMIN_KEY": server.admin_key}
-    try:
-        result = subprocess.run([node, str(SCRIPT), check], cwd=JS_DIR, env=env,
-                                capture_output=True, text=True, timeout=60)
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f"node timed out after 60 s\nstdout:\n{e.stdout}\nstderr:\n{e.stderr}\n"
-                    f"server log:\n{server.output()[-5000:]}")
-    assert result.returncode == 0, (
-        f"node exited with {result.returncode}\nstdout:\n{result.stdout}\n"
-        f"stderr:\n{result.stderr}\nserver log:\n{server.output()[-5000:]}"
-    )
-    assert "all checks passed" in result.stdout, result.stdout
+    stdout = run_node_script(server, "sync_client.test.mjs", check, timeout=60)
+    assert "all checks passed" in stdout, stdout
 
 
 @pytest.mark.parametrize("check", [
