@@ -48,6 +48,7 @@ class _Connection:
         self.close_reason: str | None = None
         self.close_code = 1000
         self.writer_task: asyncio.Task[None] | None = None
+        self.mutation_task: asyncio.Task[None] | None = None
 
     def send(self, message: dict[str, Any]) -> None:
         if self.close_reason is not None:
@@ -79,11 +80,11 @@ class _Connection:
 
     async def run(self) -> None:
         self.writer_task = asyncio.create_task(self._write())
-        mutation_task = asyncio.create_task(self._run_mutations())
         try:
             await self._read()
         finally:
-            mutation_task.cancel()
+            if self.mutation_task is not None:
+                self.mutation_task.cancel()
             for task in list(self.tasks):
                 task.cancel()
             await self.engine.disconnect(self.session)
@@ -127,6 +128,8 @@ class _Connection:
         if isinstance(message, ModifyQuerySet):
             await self.engine.modify_query_set(self.session, message)
         elif isinstance(message, MutationRequest):
+            if self.mutation_task is None:  # started on first use: most clients mostly read
+                self.mutation_task = asyncio.create_task(self._run_mutations())
             self.mutations.put_nowait(message)
         elif isinstance(message, ActionRequest):
             task = asyncio.create_task(self.engine.action(self.session, message))
