@@ -17,6 +17,8 @@ from syncline.storage.interface import Catalog, IndexRecord, TableRecord
 from syncline.values import decode_id
 
 FIRST_USER_TABLE_NUMBER = 10001
+# System tables have fixed numbers below the user range, so their document IDs are stable.
+SYSTEM_TABLES = {"_scheduled_functions": 1, "_storage": 2}
 MAX_TABLES = 10_000
 MAX_TABLE_NAME_LENGTH = 64
 BY_ID = "by_id"
@@ -105,23 +107,34 @@ class TableRegistry:
         return None if info is None else info.name
 
     def names(self) -> list[str]:
-        """Tables that exist in storage (a name only queried so far is not a table yet)."""
+        """User tables that exist in storage (a name only queried so far is not a table yet)."""
         return sorted(info.name for info in self._by_name.values()
-                      if info.number in self._persisted)
+                      if info.number in self._persisted and info.number not in _SYSTEM_NUMBERS)
 
-    def get_or_create(self, name: str) -> TableInfo:
+    def get_or_create(self, name: str, *, system: bool = False) -> TableInfo:
+        """The table named `name`, registered on first use. User code can only name user
+        tables; the runtime passes `system=True` for the fixed system tables."""
         info = self._by_name.get(name)
         if info is not None:
+            if (info.number in _SYSTEM_NUMBERS) != system:
+                check_table_name(name)  # a user naming a system table: the usual error
             return info
-        check_table_name(name)
+        if system:
+            if name not in SYSTEM_TABLES:
+                raise InvalidValueError(f"{name!r} is not a system table")
+        else:
+            check_table_name(name)
         with self._lock:
             info = self._by_name.get(name)
             if info is None:
                 # Names only queried so far hold no data and do not count.
                 if len(self._persisted) >= MAX_TABLES:
                     raise InvalidValueError(f"A deployment holds at most {MAX_TABLES} tables")
-                number = self._next_table
-                self._next_table += 1
+                if system:
+                    number = SYSTEM_TABLES[name]
+                else:
+                    number = self._next_table
+                    self._next_table += 1
                 id_index, creation_index = self._next_index_id, self._next_index_id + 1
                 self._next_index_id += 2
                 info = _table_info(TableRecord(number, name, id_index, creation_index))
@@ -141,6 +154,13 @@ class TableRegistry:
 
     def mark_persisted(self, numbers: set[int]) -> None:
         self._persisted |= numbers
+
+
+_SYSTEM_NUMBERS = frozenset(SYSTEM_TABLES.values())
+
+
+def is_system_table(number: int) -> bool:
+    return number in _SYSTEM_NUMBERS
 
 
 def _table_info(record: TableRecord) -> TableInfo:

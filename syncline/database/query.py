@@ -64,9 +64,10 @@ class QueryJournal:
 class Query:
     """A query under construction; immutable-by-convention builder methods return self."""
 
-    def __init__(self, tx: Transaction, table: str) -> None:
+    def __init__(self, tx: Transaction, table: str, *, system: bool = False) -> None:
         self._tx = tx
         self._table = table
+        self._system = system
         self._index_name: str | None = None
         self._range_fn: Callable[[IndexRangeBuilder], Any] | None = None
         self._order: str | None = None
@@ -111,7 +112,7 @@ class Query:
         if self._consumed:
             raise QueryError("A query can only be executed once; build a new one with db.query()")
         self._consumed = True
-        table = self._tx.table(self._table)
+        table = self._tx.table(self._table, system=self._system)
         name = self._index_name or "by_creation_time"
         index = self._tx.find_index(table, name)
         if index is None:

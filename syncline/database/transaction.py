@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sortedcontainers import SortedDict
 
-from syncline.database.catalog import IndexCatalog, IndexInfo, TableInfo
+from syncline.database.catalog import IndexCatalog, IndexInfo, TableInfo, is_system_table
 from syncline.database.committer import CommitRequest
 from syncline.database.index_range import index_key
 from syncline.database.limits import TransactionUsage
@@ -172,10 +172,10 @@ class Transaction:
             return table.by_creation_time
         return self._indexes.by_table.get(table.name, {}).get(name)
 
-    def table(self, name: str) -> TableInfo:
+    def table(self, name: str, *, system: bool = False) -> TableInfo:
         """The table's info, registering the name (not storage) if it is new, so that
         a read of an empty table still conflicts with the insert that creates it."""
-        return self._tables.get_or_create(name)
+        return self._tables.get_or_create(name, system=system)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -201,11 +201,12 @@ class Transaction:
         self.usage.scanned(len(data))
         return unpack(data)
 
-    def query(self, table: str) -> Query:
+    def query(self, table: str, *, system: bool = False) -> Query:
+        """A query of a user table, or (with `system=True`) of a system table."""
         from syncline.database.query import Query
 
         self._check_open()
-        return Query(self, table)
+        return Query(self, table, system=system)
 
     def normalize_id(self, table: str, document_id: Any) -> str | None:
         """`document_id` if it is an ID of `table`, else None."""
@@ -292,10 +293,11 @@ class Transaction:
 
     # -- writes --------------------------------------------------------------------------
 
-    def insert(self, table: str, value: dict[str, Any]) -> WriteResult:
-        """Insert a new document; awaiting the result gives its ID."""
+    def insert(self, table: str, value: dict[str, Any], *, system: bool = False) -> WriteResult:
+        """Insert a new document; awaiting the result gives its ID. Only the runtime
+        writes system tables (`system=True`)."""
         self._check_writable("insert")
-        info = self._tables.get_or_create(table)
+        info = self._tables.get_or_create(table, system=system)
         if not isinstance(value, dict):
             raise InvalidValueError(f"db.insert expects an object, got {value!r}")
         for name in SYSTEM_FIELDS:
@@ -310,10 +312,12 @@ class Transaction:
         self._buffer(info, internal, document_id, None, doc)
         return WriteResult(self, document_id, f"db.insert({table!r}, ...)")
 
-    def patch(self, document_id: str, value: dict[str, Any]) -> WriteResult:
+    def patch(
+        self, document_id: str, value: dict[str, Any], *, system: bool = False,
+    ) -> WriteResult:
         """Shallow-merge `value` into the document; UNDEFINED values remove fields."""
         self._check_writable("patch")
-        info, internal, current = self._load_for_write(document_id, "patch")
+        info, internal, current = self._load_for_write(document_id, "patch", system)
         if not isinstance(value, dict):
             raise InvalidValueError(f"db.patch expects an object, got {value!r}")
         merged = {k: v for k, v in current.items() if k not in SYSTEM_FIELDS}
@@ -328,10 +332,12 @@ class Transaction:
         self._rewrite(info, internal, document_id, current, merged)
         return WriteResult(self, None, f"db.patch({document_id!r}, ...)")
 
-    def replace(self, document_id: str, value: dict[str, Any]) -> WriteResult:
+    def replace(
+        self, document_id: str, value: dict[str, Any], *, system: bool = False,
+    ) -> WriteResult:
         """Replace the document's fields entirely, keeping its system fields."""
         self._check_writable("replace")
-        info, internal, current = self._load_for_write(document_id, "replace")
+        info, internal, current = self._load_for_write(document_id, "replace", system)
         if not isinstance(value, dict):
             raise InvalidValueError(f"db.replace expects an object, got {value!r}")
         fields = {}
@@ -343,9 +349,9 @@ class Transaction:
         self._rewrite(info, internal, document_id, current, fields)
         return WriteResult(self, None, f"db.replace({document_id!r}, ...)")
 
-    def delete(self, document_id: str) -> WriteResult:
+    def delete(self, document_id: str, *, system: bool = False) -> WriteResult:
         self._check_writable("delete")
-        info, internal, current = self._load_for_write(document_id, "delete")
+        info, internal, current = self._load_for_write(document_id, "delete", system)
         self._buffer(info, internal, document_id, current, None)
         return WriteResult(self, None, f"db.delete({document_id!r})")
 
@@ -359,9 +365,14 @@ class Transaction:
         )
 
     def _load_for_write(
-        self, document_id: str, operation: str,
+        self, document_id: str, operation: str, system: bool = False,
     ) -> tuple[TableInfo, bytes, dict[str, Any]]:
         table, internal = self._resolve(document_id, operation)
+        if table is not None and is_system_table(table.number) and not system:
+            raise InvalidIdError(
+                f"db.{operation} cannot write {document_id!r}: it is a document of the system "
+                f"table {table.name!r}, which only syncline writes"
+            )
         current = self._read_document(table, internal)
         if current is None or table is None:
             raise DocumentNotFoundError(

@@ -13,9 +13,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from syncline.database import Query, Transaction, WriteResult
-from syncline.errors import InvalidIdError, ReadOnlyTransactionError
+from syncline.database.catalog import SYSTEM_TABLES, is_system_table
+from syncline.errors import InvalidIdError, InvalidValueError, ReadOnlyTransactionError
 from syncline.functions.errors import FeatureNotAvailableError
 from syncline.functions.identity import UserIdentity
+from syncline.values import decode_id
 
 RunFunction = Callable[[Any, dict[str, Any] | None], Awaitable[Any]]
 
@@ -31,9 +33,13 @@ class DatabaseReader:
     async def get(self, table_or_id: str, document_id: str | None = None) -> dict[str, Any] | None:
         """`get(id)` or `get(table, id)`: the document, or None."""
         if document_id is None:
-            return await self._tx.get(table_or_id)
-        if self._tx.normalize_id(table_or_id, document_id) is None:
+            document_id = table_or_id
+        elif self._tx.normalize_id(table_or_id, document_id) is None:
             return None
+        if _is_system_id(document_id):
+            raise InvalidIdError(
+                f"{document_id!r} is a document of a system table: read it with "
+                "ctx.db.system.get(...)")
         return await self._tx.get(document_id)
 
     def query(self, table: str) -> Query:
@@ -43,8 +49,8 @@ class DatabaseReader:
         return self._tx.normalize_id(table, document_id)
 
     @property
-    def system(self) -> Any:
-        return Unavailable("ctx.db.system", "system tables")
+    def system(self) -> SystemReader:
+        return SystemReader(self._tx)
 
     def __getattr__(self, name: str) -> Any:
         if name in _WRITES:
@@ -56,6 +62,40 @@ class DatabaseReader:
 
 
 _WRITES = frozenset({"insert", "patch", "replace", "delete"})
+
+
+class SystemReader:
+    """`ctx.db.system`: read-only access to the system tables (`_scheduled_functions`,
+    `_storage`), which only syncline writes."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def get(self, document_id: str) -> dict[str, Any] | None:
+        if not _is_system_id(document_id):
+            raise InvalidIdError(
+                f"ctx.db.system.get reads system tables; {document_id!r} is not a system "
+                "document ID (use ctx.db.get)")
+        return await self._tx.get(document_id)
+
+    def query(self, table: str) -> Query:
+        if table not in SYSTEM_TABLES:
+            raise InvalidValueError(
+                f"ctx.db.system.query reads system tables ({', '.join(SYSTEM_TABLES)}); "
+                f"{table!r} is not one")
+        return self._tx.query(table, system=True)
+
+
+def _is_system_id(document_id: Any) -> bool:
+    if not isinstance(document_id, str):
+        return False
+    try:
+        number, _ = decode_id(document_id)
+    except InvalidIdError:
+        return False
+    return is_system_table(number)
 
 
 class DatabaseWriter(DatabaseReader):

@@ -30,6 +30,9 @@ class _Resume:
         while True:
             try:
                 sent = yield pending
+            except GeneratorExit:
+                coro.close()  # we are being closed (the loop is going away): close it too
+                raise
             except BaseException as error:  # noqa: BLE001 - forwarded into the coroutine
                 try:
                     pending = coro.throw(error)

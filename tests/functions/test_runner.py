@@ -154,3 +154,36 @@ def test_sync_handlers_are_refused_at_definition():
         @query
         def not_async(ctx):
             return 1
+
+
+async def test_system_tables_are_read_through_ctx_db_system(app_dir, db):
+    (app_dir / "convex" / "sys.py").write_text("""
+from syncline import query
+
+@query
+async def jobs(ctx):
+    return await ctx.db.system.query("_scheduled_functions").collect()
+
+@query
+async def direct(ctx, id):
+    return await ctx.db.get(id)
+
+@query
+async def wrong(ctx):
+    return await ctx.db.system.query("items").collect()
+""")
+    app = load_app(app_dir)
+    await db.apply_schema(app.schema)
+    runner = FunctionRunner(db, app)
+    try:
+        job = await db.run_transaction(
+            lambda tx: tx.insert("_scheduled_functions", {"name": "x:y"}, system=True))
+        jobs = await runner.run("sys:jobs", {})
+        assert [j["name"] for j in jobs.value] == ["x:y"]
+        direct = await runner.run("sys:direct", {"id": job})
+        assert "read it with ctx.db.system.get" in direct.failure.message
+        wrong = await runner.run("sys:wrong", {})
+        assert "is not one" in wrong.failure.message
+    finally:
+        runner.close()
+        app.unload()
