@@ -52,9 +52,11 @@ class WorkerPool(Executor):
                 raise RuntimeError("cannot submit after shutdown")
             self._pending += 1
             self._queue.put((future, fn, args))
-            if self._idle == 0 and self._threads < self._core:
+            # More queued jobs than idle threads: a job would wait for a thread. Core
+            # threads are started at once; beyond them the monitor decides.
+            if self._pending > self._idle and self._threads < self._core:
                 self._spawn()
-            elif self._threads >= self._core:
+            if self._threads >= self._core:
                 # Whether these threads will get to it in time is the monitor's call: an
                 # idle count seen here can be stale by the time a thread takes a job.
                 self._all_busy.set()
