@@ -193,10 +193,11 @@ class MutationCtx:
 
     def __init__(
         self, db: DatabaseWriter, auth: Auth, run_query: RunFunction, run_mutation: RunFunction,
+        scheduler: Any,
     ) -> None:
         self.db = db
         self.auth = auth
-        self.scheduler: Any = Unavailable("ctx.scheduler", "scheduled functions")
+        self.scheduler = scheduler
         self.storage: Any = Unavailable("ctx.storage", "file storage functions")
         self.run_query = run_query
         self.run_mutation = run_mutation
@@ -207,10 +208,10 @@ class ActionCtx:
 
     def __init__(
         self, auth: Auth, run_query: RunFunction, run_mutation: RunFunction,
-        run_action: RunFunction,
+        run_action: RunFunction, scheduler: Any,
     ) -> None:
         self.auth = auth
-        self.scheduler: Any = Unavailable("ctx.scheduler", "scheduled functions")
+        self.scheduler = scheduler
         self.storage: Any = Unavailable("ctx.storage", "file storage functions")
         self.run_query = run_query
         self.run_mutation = run_mutation

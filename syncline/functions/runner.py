@@ -59,6 +59,7 @@ from syncline.functions.loader import LoadedApp
 from syncline.functions.logs import LogCollector, LogLine
 from syncline.functions.references import InvalidFunctionPathError, function_path
 from syncline.functions.registration import FunctionKind, RegisteredFunction
+from syncline.functions.scheduling import ActionScheduler, MutationScheduler
 from syncline.functions.workers import WorkerPool
 from syncline.values import check_value, normalize
 from syncline.values.limits import MAX_FUNCTION_ARGS_SIZE, MAX_FUNCTION_RESULT_SIZE
@@ -304,8 +305,10 @@ class FunctionRunner:
         tx = self.db.begin()
         auth = Auth(identity)
         run_query = self._nested_query(tx, auth)
+        # Read inside the execution, where the clock is frozen at its start.
+        scheduler = MutationScheduler(tx, lambda: time.time() * 1000.0)
         ctx = MutationCtx(DatabaseWriter(tx), auth, run_query,
-                          self._nested_mutation(tx, auth, run_query))
+                          self._nested_mutation(tx, auth, run_query, scheduler), scheduler)
         attempt = self._execute(fn, path, ctx, args, tx, deterministic=True)
         if attempt.error is None:
             attempt.tx = tx
@@ -335,7 +338,8 @@ class FunctionRunner:
                 raise FunctionCallError(outcome.failure.message)
             return call
 
-        ctx = ActionCtx(Auth(identity), caller("query"), caller("mutation"), caller("action"))
+        ctx = ActionCtx(Auth(identity), caller("query"), caller("mutation"), caller("action"),
+                        ActionScheduler(self.db, lambda: time.time() * 1000.0))
         attempt = self._execute(fn, path, ctx, args, None, deterministic=False,
                                 collector=collector)
         attempt.own_lines = [line for line in attempt.lines if id(line) not in nested]
@@ -426,13 +430,14 @@ class FunctionRunner:
 
     def _nested_mutation(
         self, tx: Transaction, auth: Auth, run_query: Callable[..., Any],
+        scheduler: MutationScheduler,
     ) -> Callable[..., Any]:
         async def run_mutation(ref: Any, args: dict[str, Any] | None = None) -> Any:
             fn, path = self._resolve_nested(ref, "mutation")
             checked = self._check_args(fn, path, args or {})
             point = tx.savepoint()
             try:
-                ctx = MutationCtx(DatabaseWriter(tx), auth, run_query, run_mutation)
+                ctx = MutationCtx(DatabaseWriter(tx), auth, run_query, run_mutation, scheduler)
                 value = self._check_returns(fn, await fn.handler(ctx, **checked))
             except BaseException:
                 tx.rollback_to(point)

@@ -64,7 +64,7 @@ async def logged(ctx):
 
 @mutation
 async def placeholders(ctx):
-    await ctx.scheduler.run_after(0, api.items.logged, {})
+    await ctx.storage.generate_upload_url()
 """,
 }
 
@@ -141,7 +141,7 @@ async def test_nested_log_lines_are_returned_but_recorded_once(runner):
 
 async def test_unavailable_features_say_so(runner):
     outcome = await runner.run("items:placeholders", {})
-    assert "ctx.scheduler.run_after is not available yet" in outcome.failure.message
+    assert "ctx.storage.generate_upload_url is not available yet" in outcome.failure.message
 
 
 async def test_arguments_must_be_an_object(runner):
