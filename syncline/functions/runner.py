@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from syncline.database import Database, FrozenReadSet, Transaction
 from syncline.database.query import QueryJournal
@@ -70,6 +70,12 @@ MAX_MUTATION_ATTEMPTS = 64
 _FIRST_BACKOFF_S = 0.001
 _MAX_BACKOFF_S = 0.1
 _KIND_TITLE = {"query": "Query", "mutation": "Mutation", "action": "Action"}
+
+
+class TransactionGuard(Protocol):
+    """Something that runs inside a mutation's transaction around its handler."""
+
+    def wrap(self, fn: RegisteredFunction, tx: Transaction) -> RegisteredFunction: ...
 
 
 class ExecutionTimeoutError(SynclineError):
@@ -143,6 +149,7 @@ class FunctionRunner:
         action_threads: int = ACTION_CONCURRENCY,
         user_time_limit_s: float = QUERY_MUTATION_USER_TIME_S,
         action_time_limit_s: float = ACTION_TIME_S,
+        now_ms: Callable[[], float] | None = None,
     ) -> None:
         determinism.install()
         logs.install()
@@ -151,6 +158,9 @@ class FunctionRunner:
         self.dev = dev
         self.user_time_limit_s = user_time_limit_s
         self.action_time_limit_s = action_time_limit_s
+        # The deployment's clock (Unix ms): what functions see as "now" and what
+        # scheduling is relative to. Tests and the harness pass a fake one.
+        self.now_ms = now_ms or (lambda: determinism.real_time() * 1000.0)
         self.recent: deque[ExecutionRecord] = deque(maxlen=10_000)
         self._on_record = on_record
         self._tx_pool = WorkerPool("syncline-fn", os.cpu_count() or 2, query_mutation_threads)
@@ -167,11 +177,12 @@ class FunctionRunner:
         self, ref: Any, args: Any = None, *, expected_kind: FunctionKind | None = None,
         identity: UserIdentity | None = None, admin: bool = False,
         request_id: str | None = None, snapshot_ts: int | None = None,
-        journal: str | None = None,
+        journal: str | None = None, guard: TransactionGuard | None = None,
     ) -> Outcome:
         """Call a function by reference or path and report how it went; never raises
         for a failure of the function itself. `journal` is a reactive query's journal
-        from its previous run (see QueryJournal)."""
+        from its previous run (see QueryJournal). `guard` wraps a mutation's handler in
+        its transaction (the scheduler records a job's completion there)."""
         request_id = request_id or new_request_id()
         started = time.time() * 1000.0
         try:
@@ -204,7 +215,8 @@ class FunctionRunner:
             outcome = await self._run_query(fn, path, checked, identity, request_id, snapshot_ts,
                                             journal)
         elif fn.kind == "mutation":
-            outcome = await self._run_mutation(fn, path, args, checked, identity, request_id)
+            outcome = await self._run_mutation(fn, path, args, checked, identity, request_id,
+                                               guard)
         else:
             outcome = await self._run_action(fn, path, checked, identity, request_id)
         self._record(outcome, started)
@@ -230,13 +242,13 @@ class FunctionRunner:
 
     async def _run_mutation(
         self, fn: RegisteredFunction, path: str, raw_args: Any, args: dict[str, Any],
-        identity: UserIdentity | None, request_id: str,
+        identity: UserIdentity | None, request_id: str, guard: TransactionGuard | None = None,
     ) -> Outcome:
         loop = asyncio.get_running_loop()
         delay = _FIRST_BACKOFF_S
         for attempt_number in itertools.count(1):
             attempt = await loop.run_in_executor(
-                self._tx_pool, self._execute_mutation, fn, path, args, identity)
+                self._tx_pool, self._execute_mutation, fn, path, args, identity, guard)
             tx = attempt.tx
             if attempt.error is None and tx is not None:
                 try:
@@ -300,9 +312,11 @@ class FunctionRunner:
 
     def _execute_mutation(
         self, fn: RegisteredFunction, path: str, args: dict[str, Any],
-        identity: UserIdentity | None,
+        identity: UserIdentity | None, guard: TransactionGuard | None = None,
     ) -> _Attempt:
         tx = self.db.begin()
+        if guard is not None:
+            fn = guard.wrap(fn, tx)
         auth = Auth(identity)
         run_query = self._nested_query(tx, auth)
         # Read inside the execution, where the clock is frozen at its start.
@@ -339,7 +353,7 @@ class FunctionRunner:
             return call
 
         ctx = ActionCtx(Auth(identity), caller("query"), caller("mutation"), caller("action"),
-                        ActionScheduler(self.db, lambda: time.time() * 1000.0))
+                        ActionScheduler(self.db, self.now_ms))
         attempt = self._execute(fn, path, ctx, args, None, deterministic=False,
                                 collector=collector)
         attempt.own_lines = [line for line in attempt.lines if id(line) not in nested]
@@ -385,7 +399,7 @@ class FunctionRunner:
             stack.enter_context(logs.capture_logs(collector))
             if deterministic:
                 stack.enter_context(determinism.deterministic(
-                    determinism.real_time() * 1000.0, self._next_seed(), fn.kind))
+                    self.now_ms(), self._next_seed(), fn.kind))
             value = run_coroutine(fn.handler(ctx, **args), loop,
                                   lambda rest: self._guard(rest, deadline))
         return self._check_returns(fn, value)

@@ -5,10 +5,10 @@
 real sleeps). `Crons` is what an app's `convex/crons.py` builds: named jobs that
 run a mutation or action on an interval, a cron expression (UTC), or an
 hourly / daily / weekly / monthly schedule; each schedule answers when it runs
-next. The durable job runner builds on these.
+next. `Scheduler` runs the jobs of `_scheduled_functions` when they are due.
 
-This layer imports only `syncline.errors`, `syncline.values`, `syncline.schema`
-and `syncline.functions`.
+This layer imports only `syncline.errors`, `syncline.values`, `syncline.schema`,
+`syncline.database` and `syncline.functions`.
 """
 
 from syncline.scheduler.clock import Clock, ClockError, FakeClock, RealClock
@@ -27,6 +27,7 @@ from syncline.scheduler.crons import (
     default_minute,
     schedule_from_json,
 )
+from syncline.scheduler.executor import Scheduler
 
 __all__ = [
     "DAYS_OF_WEEK",
@@ -42,6 +43,7 @@ __all__ = [
     "IntervalSchedule",
     "MonthlySchedule",
     "RealClock",
+    "Scheduler",
     "Schedule",
     "WeeklySchedule",
     "default_minute",

@@ -19,6 +19,7 @@ from syncline.auth import AdminKeys
 from syncline.database import Database
 from syncline.errors import SchemaError
 from syncline.functions import ExecutionRecord, FunctionRunner, LoadedApp, PushError, load_app
+from syncline.scheduler import Clock, Scheduler
 from syncline.storage.sqlite import Durability
 from syncline.sync.engine import SyncEngine
 
@@ -36,6 +37,7 @@ class Deployment:
         self, app_dir: str | Path, *, data_dir: str | Path | None = None, dev: bool = True,
         instance_name: str = DEFAULT_INSTANCE_NAME, durability: Durability = "full",
         on_record: Callable[[ExecutionRecord], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.app_dir = Path(app_dir).resolve()
         self.data_dir = Path(data_dir).resolve() if data_dir else self.app_dir / ".syncline"
@@ -46,6 +48,7 @@ class Deployment:
         self.runner = FunctionRunner(self.db, dev=dev, on_record=on_record)
         self.sync = SyncEngine(self.runner, self.db, dev=dev,
                                check_admin_key=self.admin_keys.is_admin_key)
+        self.scheduler = Scheduler(self.runner, self.db, clock)
         self._push_lock = asyncio.Lock()
 
     @property

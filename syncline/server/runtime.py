@@ -88,6 +88,7 @@ async def serve_deployment(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, request_stop)
     tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in servers]
+    deployment.scheduler.start()
     while not all(server.started for server, _ in servers):
         if any(t.done() for t in tasks):
             request_stop()
@@ -110,6 +111,7 @@ async def serve_deployment(
             loop.remove_signal_handler(sig)
         for _, sock in servers:
             sock.close()
+        await deployment.scheduler.stop()
         await deployment.sync.stop()
         deployment.close()
     for task in tasks:
