@@ -17,10 +17,12 @@ from syncline.functions import (
     mutation,
     query,
 )
+from syncline.scheduler import Crons
 from syncline.schema import define_schema, define_table, pagination_opts_validator, v
 from syncline.values import UNDEFINED, Int64
 
 __all__ = [
+    "Crons",
     "UNDEFINED",
     "ConvexError",
     "Int64",

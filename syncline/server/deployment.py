@@ -17,9 +17,10 @@ from pathlib import Path
 
 from syncline.auth import AdminKeys
 from syncline.database import Database
-from syncline.errors import SchemaError
+from syncline.errors import SchemaError, SynclineError
 from syncline.functions import ExecutionRecord, FunctionRunner, LoadedApp, PushError, load_app
-from syncline.scheduler import Clock, Scheduler
+from syncline.scheduler import Clock, Crons, Scheduler
+from syncline.scheduler.cron_runner import CronRunner, crons_of
 from syncline.storage.sqlite import Durability
 from syncline.sync.engine import SyncEngine
 
@@ -49,6 +50,7 @@ class Deployment:
         self.sync = SyncEngine(self.runner, self.db, dev=dev,
                                check_admin_key=self.admin_keys.is_admin_key)
         self.scheduler = Scheduler(self.runner, self.db, clock)
+        self.crons = CronRunner(self.db, self.scheduler.clock)
         self._push_lock = asyncio.Lock()
 
     @property
@@ -61,9 +63,15 @@ class Deployment:
             loop = asyncio.get_running_loop()
             app = await loop.run_in_executor(None, load_app, self.app_dir)
             old = self.runner.app
+            try:
+                crons = _checked_crons(app)
+            except PushError:
+                app.unload()
+                raise
 
             def activate() -> None:
                 self.runner.app = app
+                self.crons.set_jobs(crons)
 
             try:
                 await self.db.apply_schema(app.schema, on_applied=activate)
@@ -80,3 +88,26 @@ class Deployment:
     def close(self) -> None:
         self.runner.close()
         self.db.close()
+
+
+def _checked_crons(app: LoadedApp) -> Crons | None:
+    """The app's cron jobs, each naming a mutation or action that exists."""
+    try:
+        crons = crons_of(app.module("crons"))
+    except TypeError as e:
+        raise PushError(str(e)) from None
+    if crons is None:
+        return None
+    try:
+        jobs = crons.jobs()
+    except SynclineError as e:
+        raise PushError(f"Invalid cron job in convex/crons.py: {e}") from None
+    for job in jobs:
+        fn = app.functions.get(job.function_path)
+        if fn is None:
+            raise PushError(f"Cron job {job.name!r} runs {job.function_path!r}, which does "
+                            "not exist")
+        if fn.kind == "query":
+            raise PushError(f"Cron job {job.name!r} runs {job.function_path!r}, a query: cron "
+                            "jobs run mutations and actions")
+    return crons

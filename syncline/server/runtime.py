@@ -89,6 +89,7 @@ async def serve_deployment(
         loop.add_signal_handler(sig, request_stop)
     tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in servers]
     deployment.scheduler.start()
+    deployment.crons.start()
     while not all(server.started for server, _ in servers):
         if any(t.done() for t in tasks):
             request_stop()
@@ -111,6 +112,7 @@ async def serve_deployment(
             loop.remove_signal_handler(sig)
         for _, sock in servers:
             sock.close()
+        await deployment.crons.stop()
         await deployment.scheduler.stop()
         await deployment.sync.stop()
         deployment.close()
