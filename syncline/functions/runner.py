@@ -178,6 +178,7 @@ class FunctionRunner:
         identity: UserIdentity | None = None, admin: bool = False,
         request_id: str | None = None, snapshot_ts: int | None = None,
         journal: str | None = None, guard: TransactionGuard | None = None,
+        scheduled_job: str | None = None,
     ) -> Outcome:
         """Call a function by reference or path and report how it went; never raises
         for a failure of the function itself. `journal` is a reactive query's journal
@@ -218,7 +219,8 @@ class FunctionRunner:
             outcome = await self._run_mutation(fn, path, args, checked, identity, request_id,
                                                guard)
         else:
-            outcome = await self._run_action(fn, path, checked, identity, request_id)
+            outcome = await self._run_action(fn, path, checked, identity, request_id,
+                                             scheduled_job)
         self._record(outcome, started)
         return outcome
 
@@ -283,11 +285,12 @@ class FunctionRunner:
 
     async def _run_action(
         self, fn: RegisteredFunction, path: str, args: dict[str, Any],
-        identity: UserIdentity | None, request_id: str,
+        identity: UserIdentity | None, request_id: str, scheduled_job: str | None = None,
     ) -> Outcome:
         loop = asyncio.get_running_loop()
         attempt = await loop.run_in_executor(
-            self._action_pool, self._execute_action, fn, path, args, identity, request_id)
+            self._action_pool, self._execute_action, fn, path, args, identity, request_id,
+            scheduled_job)
         return self._outcome(request_id, path, fn.kind, attempt)
 
     # -- worker side -----------------------------------------------------------------------
@@ -332,7 +335,7 @@ class FunctionRunner:
 
     def _execute_action(
         self, fn: RegisteredFunction, path: str, args: dict[str, Any],
-        identity: UserIdentity | None, request_id: str,
+        identity: UserIdentity | None, request_id: str, scheduled_job: str | None = None,
     ) -> _Attempt:
         collector = LogCollector()
         nested: set[int] = set()
@@ -353,7 +356,7 @@ class FunctionRunner:
             return call
 
         ctx = ActionCtx(Auth(identity), caller("query"), caller("mutation"), caller("action"),
-                        ActionScheduler(self.db, self.now_ms))
+                        ActionScheduler(self.db, self.now_ms, scheduled_job))
         attempt = self._execute(fn, path, ctx, args, None, deterministic=False,
                                 collector=collector)
         attempt.own_lines = [line for line in attempt.lines if id(line) not in nested]

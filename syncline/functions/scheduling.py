@@ -32,9 +32,15 @@ class SchedulingError(SynclineError):
     """A scheduling call was given bad arguments or went past a scheduling limit."""
 
 
-def job_document(path: str, args: dict[str, Any], scheduled_ms: float) -> dict[str, Any]:
-    return {"name": path, "args": [args], "scheduledTime": float(scheduled_ms),
-            "state": {"kind": "pending"}}
+def job_document(path: str, args: dict[str, Any], scheduled_ms: float,
+                 parent: str | None = None) -> dict[str, Any]:
+    """A new pending job. `parent` is the scheduled action that scheduled it, if any: when
+    that action is canceled, what it scheduled does not run."""
+    document = {"name": path, "args": [args], "scheduledTime": float(scheduled_ms),
+                "state": {"kind": "pending"}}
+    if parent is not None:
+        document["parent"] = parent
+    return document
 
 
 def _timestamp_ms(when: Any) -> float:
@@ -131,9 +137,11 @@ class MutationScheduler:
 class ActionScheduler:
     """`ctx.scheduler` in an action: each call commits its own small transaction at once."""
 
-    def __init__(self, db: Database, now_ms: Callable[[], float]) -> None:
+    def __init__(self, db: Database, now_ms: Callable[[], float],
+                 parent: str | None = None) -> None:
         self._db = db
         self._now_ms = now_ms
+        self._parent = parent  # the job this action runs as, if it is a scheduled one
         self._count = 0
 
     async def run_after(self, delay_ms: float, ref: Any, args: dict[str, Any] | None = None) -> str:
@@ -154,7 +162,7 @@ class ActionScheduler:
             raise SchedulingError(
                 f"Too many functions scheduled by one execution (limit: "
                 f"{MAX_SCHEDULED_PER_EXECUTION})")
-        document = job_document(path, args, at_ms)
+        document = job_document(path, args, at_ms, self._parent)
 
         async def insert(tx: Transaction) -> str:
             return await tx.insert(SCHEDULED_FUNCTIONS, document, system=True)

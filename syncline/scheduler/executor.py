@@ -223,6 +223,9 @@ class Scheduler:
                 job = await self.db.read(lambda tx: tx.get(job_id))
                 if job is None or job["state"]["kind"] != "pending":
                     return
+                if await self._parent_canceled(job):
+                    await self._finish(job_id, "pending", {"kind": "canceled"})
+                    return
                 self.executed += 1
                 await self._execute(job_id, job)
         except Exception:
@@ -250,10 +253,20 @@ class Scheduler:
             return
         if not await self._finish(job_id, "pending", {"kind": "inProgress"}, completed=False):
             return  # canceled meanwhile
-        outcome = await self.runner.run(path, args, expected_kind="action", admin=True)
+        outcome = await self.runner.run(path, args, expected_kind="action", admin=True,
+                                        scheduled_job=job_id)
         state = ({"kind": "success"} if outcome.ok else
                  {"kind": "failed", "error": outcome.failure.message})  # type: ignore[union-attr]
         await self._finish(job_id, "inProgress", state)
+
+    async def _parent_canceled(self, job: dict[str, Any]) -> bool:
+        """Whether the scheduled action that scheduled this job was canceled: canceling a
+        running action lets it finish but stops what it schedules."""
+        parent = job.get("parent")
+        if parent is None:
+            return False
+        parent_job = await self.db.read(lambda tx: tx.get(parent))
+        return parent_job is not None and parent_job["state"]["kind"] == "canceled"
 
     async def _finish(self, job_id: str, expected: str, state: dict[str, Any], *,
                       completed: bool = True) -> bool:

@@ -47,6 +47,13 @@ async def act(ctx):
     await ctx.run_mutation(api.jobs.bump, {"name": "act"})
     return "done"
 
+@action
+async def spawner(ctx):
+    import asyncio
+    await ctx.scheduler.run_after(1000, api.jobs.bump, {"name": "child"})
+    await asyncio.sleep(0.2)
+    await ctx.scheduler.run_after(1000, api.jobs.bump, {"name": "child"})
+
 @query
 async def count(ctx, name="c"):
     row = await ctx.db.query("counters").filter(lambda q: q.eq(q.field("name"), name)).first()
@@ -130,6 +137,22 @@ async def test_an_action_job_goes_through_in_progress_to_success(env):
     await scheduler.idle()
     assert (await value(runner, "jobs:job", {"id": job}))["state"] == {"kind": "success"}
     assert await value(runner, "jobs:count", {"name": "act"}) == 1
+
+
+async def test_canceling_a_running_action_stops_what_it_schedules(env):
+    import asyncio
+
+    runner, clock, scheduler = env
+    job = await value(runner, "jobs:schedule", {"path": "jobs:spawner"})
+    clock.advance(1)
+    while (await value(runner, "jobs:job", {"id": job}))["state"]["kind"] != "inProgress":
+        await asyncio.sleep(0.005)
+    await value(runner, "jobs:cancel", {"id": job})  # while it runs
+    await scheduler.idle()
+    clock.advance(2000)
+    await scheduler.idle()
+    assert (await value(runner, "jobs:job", {"id": job}))["state"] == {"kind": "canceled"}
+    assert await value(runner, "jobs:count", {"name": "child"}) == 0
 
 
 async def test_unknown_functions_and_queries_fail_clearly(env):
