@@ -10,6 +10,7 @@ import click
 from syncline import __version__
 from syncline.cli import client, console, scaffold
 from syncline.cli.deploy import run_deployment
+from syncline.cli.scheduled import scheduled
 from syncline.server.runtime import run_event_loop
 
 DEFAULT_PORT = 3210
@@ -97,6 +98,9 @@ def run(function: str, args: str, url: str | None, admin_key: str | None,
         if result.error_data is not None:
             console.print_json(result.error_data)
         sys.exit(1)
+
+
+main.add_command(scheduled)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from syncline.errors import InvalidValueError
 from syncline.functions import Outcome, UserIdentity
 from syncline.functions.references import InvalidFunctionPathError, path_from_url
 from syncline.functions.registration import FunctionKind
+from syncline.server.admin_api import admin_routes
 from syncline.server.deployment import Deployment
 from syncline.server.sync_endpoint import sync_endpoint
 from syncline.values import from_json, to_export_json, to_json
@@ -228,6 +229,7 @@ def create_api_app(deployment: Deployment) -> Starlette:
         Route("/api/query_at_ts", api.query, methods=["POST"]),
         Route("/version", api.version, methods=["GET"]),
         Route("/instance_name", api.instance_name, methods=["GET"]),
+        *admin_routes(deployment),
         # The npm client puts its version in the path; the Rust-based PyPI client does not.
         WebSocketRoute("/api/{client_version}/sync",
                        lambda websocket: sync_endpoint(deployment.sync, websocket)),
