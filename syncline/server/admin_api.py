@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -29,6 +28,12 @@ from syncline.errors import InvalidIdError
 from syncline.functions.references import InvalidFunctionPathError, canonical_path
 from syncline.functions.scheduling import SCHEDULED_FUNCTIONS, cancel_in
 from syncline.server.deployment import Deployment
+from syncline.server.responses import (
+    BadRequest,
+    bad_request_response,
+    json_response,
+    read_json_object,
+)
 from syncline.values import decode_id, to_export_json
 
 PREFIX = "/api/syncline/scheduled_functions"
@@ -45,39 +50,8 @@ PAGE_BYTES = 2 * 1024 * 1024
 MAX_BODY = 64 * 1024
 
 
-class AdminError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
-def _error(error: AdminError) -> Response:
-    return _json({"code": error.code, "message": error.message}, error.status)
-
-
 async def _body(request: Request) -> dict[str, Any]:
-    """The JSON object in the body; an empty body is `{}`."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise AdminError("PayloadTooLarge",
-                             f"The request body is larger than {MAX_BODY // 1024} KiB", 413)
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    try:
-        body = orjson.loads(raw) if raw.strip() else {}
-    except orjson.JSONDecodeError as e:
-        raise AdminError("BadJsonBody", f"The request body is not valid JSON: {e}") from None
-    if not isinstance(body, dict):
-        raise AdminError("BadJsonBody", "The request body must be a JSON object")
-    return body
+    return await read_json_object(request, MAX_BODY)
 
 
 def _states(raw: str | None) -> frozenset[str]:
@@ -88,7 +62,7 @@ def _states(raw: str | None) -> frozenset[str]:
     states = {part.strip() for part in raw.split(",")}
     unknown = sorted(states - set(STATES))
     if unknown:
-        raise AdminError("InvalidState", f"Unknown state {unknown[0]!r}: use one of "
+        raise BadRequest("InvalidState", f"Unknown state {unknown[0]!r}: use one of "
                          f"{', '.join(STATES)} (comma-separated for several), or all")
     return frozenset(states)
 
@@ -101,7 +75,7 @@ def _limit(raw: str | None) -> int:
     except ValueError:
         limit = 0
     if not 1 <= limit <= MAX_LIMIT:
-        raise AdminError("InvalidLimit",
+        raise BadRequest("InvalidLimit",
                          f"limit must be a whole number from 1 to {MAX_LIMIT}, got {raw!r}")
     return limit
 
@@ -109,14 +83,14 @@ def _limit(raw: str | None) -> int:
 def _job_id(raw: Any) -> str:
     """`raw` if it is the ID of a document of `_scheduled_functions`."""
     if not isinstance(raw, str):
-        raise AdminError("InvalidId", 'The request body needs an "id" string: the ID of a '
+        raise BadRequest("InvalidId", 'The request body needs an "id" string: the ID of a '
                          "scheduled function")
     try:
         table_number, _ = decode_id(raw)
     except InvalidIdError:
         table_number = None
     if table_number != SYSTEM_TABLES[SCHEDULED_FUNCTIONS]:
-        raise AdminError("InvalidId", f"{raw!r} is not the ID of a scheduled function")
+        raise BadRequest("InvalidId", f"{raw!r} is not the ID of a scheduled function")
     return raw
 
 
@@ -124,15 +98,15 @@ def _function_name(raw: Any) -> str | None:
     if raw is None:
         return None
     if not isinstance(raw, str):
-        raise AdminError("InvalidFunctionPath",
+        raise BadRequest("InvalidFunctionPath",
                          f'"name" must be a function path like "messages:send", got {raw!r}')
     try:
         return canonical_path(raw)
     except InvalidFunctionPathError as e:
-        raise AdminError("InvalidFunctionPath", str(e)) from None
+        raise BadRequest("InvalidFunctionPath", str(e)) from None
 
 
-def job_json(job: dict[str, Any]) -> dict[str, Any]:
+def _job_json(job: dict[str, Any]) -> dict[str, Any]:
     """A job as the API shows it; `args` is the stored one-element array, as plain JSON."""
     return {
         "id": job["_id"],
@@ -157,7 +131,7 @@ class ScheduledFunctionsApi:
     def _authorize(self, request: Request) -> None:
         if not self.deployment.admin_keys.check_authorization(
                 request.headers.get("authorization")):
-            raise AdminError("Unauthorized", "This endpoint needs the deployment's admin key: "
+            raise BadRequest("Unauthorized", "This endpoint needs the deployment's admin key: "
                              "send `Authorization: Convex <admin key>`", 401)
 
     async def list_jobs(self, states: frozenset[str], limit: int) -> list[dict[str, Any]]:
@@ -234,10 +208,10 @@ class ScheduledFunctionsApi:
             self._authorize(request)
             states = _states(request.query_params.get("state"))
             limit = _limit(request.query_params.get("limit"))
-        except AdminError as e:
-            return _error(e)
+        except BadRequest as e:
+            return bad_request_response(e)
         jobs = await self.list_jobs(states, limit)
-        return _json({"jobs": [job_json(job) for job in jobs]})
+        return json_response({"jobs": [_job_json(job) for job in jobs]})
 
     async def cancel(self, request: Request) -> Response:
         try:
@@ -245,19 +219,19 @@ class ScheduledFunctionsApi:
             job_id = _job_id((await _body(request)).get("id"))
             canceled = await self.cancel_job(job_id)
             if canceled is None:
-                raise AdminError("NotFound", f"There is no scheduled function {job_id!r} (jobs "
+                raise BadRequest("NotFound", f"There is no scheduled function {job_id!r} (jobs "
                                  "are deleted 7 days after they finish)", 404)
-        except AdminError as e:
-            return _error(e)
-        return _json({"canceled": canceled})
+        except BadRequest as e:
+            return bad_request_response(e)
+        return json_response({"canceled": canceled})
 
     async def cancel_all(self, request: Request) -> Response:
         try:
             self._authorize(request)
             name = _function_name((await _body(request)).get("name"))
-        except AdminError as e:
-            return _error(e)
-        return _json({"canceled": await self.cancel_jobs(name)})
+        except BadRequest as e:
+            return bad_request_response(e)
+        return json_response({"canceled": await self.cancel_jobs(name)})
 
 
 def admin_routes(deployment: Deployment) -> list[Route]:

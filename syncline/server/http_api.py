@@ -34,6 +34,12 @@ from syncline.functions.references import InvalidFunctionPathError, path_from_ur
 from syncline.functions.registration import FunctionKind
 from syncline.server.admin_api import admin_routes
 from syncline.server.deployment import Deployment
+from syncline.server.responses import (
+    BadRequest,
+    bad_request_response,
+    json_response,
+    read_json_object,
+)
 from syncline.server.sync_endpoint import sync_endpoint
 from syncline.values import from_json, to_export_json, to_json
 from syncline.values.timestamps import decode_ts, encode_ts
@@ -43,45 +49,8 @@ FORMATS = ("json", "convex_encoded_json")
 MAX_REQUEST_BODY = 64 * 1024 * 1024
 
 
-class BadRequest(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
-def _bad_request(error: BadRequest) -> Response:
-    return json_response({"code": error.code, "message": error.message}, error.status)
-
-
 async def _json_body(request: Request) -> dict[str, Any]:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_REQUEST_BODY:
-        raise _too_large()
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_REQUEST_BODY:
-            raise _too_large()
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    try:
-        body = orjson.loads(raw) if raw else {}
-    except orjson.JSONDecodeError as e:
-        raise BadRequest("BadJsonBody", f"The request body is not valid JSON: {e}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("BadJsonBody", "The request body must be a JSON object")
-    return body
-
-
-def _too_large() -> BadRequest:
-    return BadRequest("PayloadTooLarge", f"The request body is larger than the "
-                      f"{MAX_REQUEST_BODY // (1024 * 1024)} MiB this API accepts", 413)
+    return await read_json_object(request, MAX_REQUEST_BODY)
 
 
 def _format(body: dict[str, Any]) -> str:
@@ -159,7 +128,7 @@ class HttpApi:
                 if snapshot_ts > self.deployment.db.visible_ts:
                     raise BadRequest("InvalidTimestamp", "The timestamp is in the future")
         except BadRequest as e:
-            return _bad_request(e)
+            return bad_request_response(e)
         outcome = await self.deployment.runner.run(
             path, args, expected_kind=kind, identity=identity, admin=admin,
             snapshot_ts=snapshot_ts,

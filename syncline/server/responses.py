@@ -1,0 +1,58 @@
+"""What every HTTP endpoint shares: JSON responses, 4xx errors, reading a bounded JSON body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+class BadRequest(Exception):
+    """A request the endpoint refuses: answered with `status` and `{"code", "message"}`."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def bad_request_response(error: BadRequest) -> Response:
+    return json_response({"code": error.code, "message": error.message}, error.status)
+
+
+def _size_text(limit: int) -> str:
+    if limit >= 1024 * 1024:
+        return f"{limit // (1024 * 1024)} MiB"
+    return f"{limit // 1024} KiB"
+
+
+async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
+    """The JSON object in the body (an empty body is `{}`), streamed in and refused past
+    `max_bytes` without reading the rest."""
+    too_large = BadRequest("PayloadTooLarge",
+                           f"The request body is larger than the {_size_text(max_bytes)} this "
+                           "endpoint accepts", 413)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    try:
+        body = orjson.loads(raw) if raw.strip() else {}
+    except orjson.JSONDecodeError as e:
+        raise BadRequest("BadJsonBody", f"The request body is not valid JSON: {e}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("BadJsonBody", "The request body must be a JSON object")
+    return body
