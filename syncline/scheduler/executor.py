@@ -78,10 +78,13 @@ class Scheduler:
         self.clock = clock or RealClock()
         runner.now_ms = self.clock.now_ms  # functions' "now" and scheduling share this clock
         self.executed = 0  # job executions started (tests count them)
-        self._semaphore = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._heap: list[tuple[float, str]] = []
         self._pending: dict[str, float] = {}
+        self._docs: dict[str, dict[str, Any]] = {}  # pending jobs' documents, as last read
         self._running: set[str] = set()
+        # Jobs this executor ran: their later commits (inProgress, success, ...) need no read.
+        self._settled: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
@@ -140,6 +143,9 @@ class Scheduler:
     async def _refresh(self) -> None:
         with self._dirty_lock:
             ids, self._dirty = self._dirty, set()
+        ours = ids & (self._running | self._settled)
+        self._settled -= ours
+        ids -= ours
         if not ids:
             return
 
@@ -152,8 +158,10 @@ class Scheduler:
     def _track(self, job_id: str, job: dict[str, Any] | None) -> None:
         if job is None or job["state"]["kind"] != "pending":
             self._pending.pop(job_id, None)
+            self._docs.pop(job_id, None)
             return
         due = job["scheduledTime"]
+        self._docs[job_id] = job
         if self._pending.get(job_id) != due and job_id not in self._running:
             self._pending[job_id] = due
             heapq.heappush(self._heap, (due, job_id))
@@ -191,18 +199,26 @@ class Scheduler:
             if now >= self._next_cleanup:
                 self._next_cleanup = now + CLEANUP_EVERY_MS
                 self._spawn(self._cleanup(now))
-            while self._heap and self._heap[0][0] <= now:
-                due, job_id = heapq.heappop(self._heap)
-                if self._pending.get(job_id) != due:
-                    continue  # superseded, canceled or done
-                del self._pending[job_id]
-                self._running.add(job_id)
-                self._spawn(self._run(job_id))
+            self._dispatch(now)
             await self._sleep()
+
+    def _dispatch(self, now: float) -> None:
+        """Start due jobs, only as many as there are free slots: the rest stay in the heap,
+        so a burst of due jobs costs no tasks beyond the running ones. Called by the loop
+        and by each finishing job, so a freed slot is refilled at once."""
+        while (self._heap and self._heap[0][0] <= now
+               and len(self._running) < self._concurrency):
+            due, job_id = heapq.heappop(self._heap)
+            if self._pending.get(job_id) != due:
+                continue  # superseded, canceled or done
+            del self._pending[job_id]
+            self._running.add(job_id)
+            self._spawn(self._run(job_id, self._docs.pop(job_id, None)))
 
     async def _sleep(self) -> None:
         waiters = [asyncio.ensure_future(self._wakeup.wait())]
-        if self._heap:
+        # With every slot busy, only a finishing job (or a change) can let more start.
+        if self._heap and len(self._running) < self._concurrency:
             waiters.append(asyncio.ensure_future(self.clock.sleep_until(self._heap[0][0])))
         try:
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
@@ -217,21 +233,28 @@ class Scheduler:
 
     # -- running one job ---------------------------------------------------------------------
 
-    async def _run(self, job_id: str) -> None:
+    async def _run(self, job_id: str, job: dict[str, Any] | None) -> None:
         try:
-            async with self._semaphore:
+            if job is None:
                 job = await self.db.read(lambda tx: tx.get(job_id))
-                if job is None or job["state"]["kind"] != "pending":
-                    return
-                if await self._parent_canceled(job):
-                    await self._finish(job_id, "pending", {"kind": "canceled"})
-                    return
-                self.executed += 1
-                await self._execute(job_id, job)
+            # The document may be a moment old: a mutation re-checks the state in its own
+            # transaction, an action in the transaction that marks it inProgress.
+            if job is None or job["state"]["kind"] != "pending":
+                return
+            if await self._parent_canceled(job):
+                await self._finish(job_id, "pending", {"kind": "canceled"})
+                return
+            self.executed += 1
+            await self._execute(job_id, job)
         except Exception:
             _log.exception("scheduled function %s failed to run", job_id)
         finally:
             self._running.discard(job_id)
+            self._settled.add(job_id)
+            if len(self._settled) > 100_000:  # ids whose commits never came back to us
+                self._settled.clear()
+            if self._task is not None:
+                self._dispatch(self.clock.now_ms())
             self._wakeup.set()
 
     async def _execute(self, job_id: str, job: dict[str, Any]) -> None:
