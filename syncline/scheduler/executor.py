@@ -217,9 +217,11 @@ class Scheduler:
 
     async def _sleep(self) -> None:
         waiters = [asyncio.ensure_future(self._wakeup.wait())]
+        wake_at = self._next_cleanup
         # With every slot busy, only a finishing job (or a change) can let more start.
         if self._heap and len(self._running) < self._concurrency:
-            waiters.append(asyncio.ensure_future(self.clock.sleep_until(self._heap[0][0])))
+            wake_at = min(wake_at, self._heap[0][0])
+        waiters.append(asyncio.ensure_future(self.clock.sleep_until(wake_at)))
         try:
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:

@@ -54,6 +54,15 @@ async def spawner(ctx):
     await asyncio.sleep(0.2)
     await ctx.scheduler.run_after(1000, api.jobs.bump, {"name": "child"})
 
+@internal_mutation
+async def whoami(ctx):
+    identity = await ctx.auth.get_user_identity()
+    await ctx.db.insert("counters", {"name": "identity", "n": 0 if identity is None else 1})
+
+@mutation
+async def schedule_whoami(ctx):
+    await ctx.scheduler.run_after(0, api.jobs.whoami, {})
+
 @query
 async def count(ctx, name="c"):
     row = await ctx.db.query("counters").filter(lambda q: q.eq(q.field("name"), name)).first()
@@ -197,3 +206,33 @@ async def test_jobs_survive_a_restart_and_interrupted_actions_are_not_rerun(tmp_
         await scheduler.stop()
         runner.close()
     app.unload()
+
+
+async def test_scheduled_functions_run_without_the_schedulers_identity(env):
+    from syncline.functions import UserIdentity
+
+    runner, clock, scheduler = env
+    user = UserIdentity({"issuer": "https://issuer", "subject": "ada"})
+    assert (await runner.run("jobs:schedule_whoami", {}, identity=user)).ok
+    clock.advance(1)
+    await scheduler.idle()
+    assert await value(runner, "jobs:count", {"name": "identity"}) == 0
+
+
+async def test_finished_jobs_are_deleted_after_seven_days(env):
+    runner, clock, scheduler = env
+    job = await value(runner, "jobs:later", {"delay": 0})
+    clock.advance(1)
+    await scheduler.idle()
+    assert (await value(runner, "jobs:job", {"id": job}))["state"] == {"kind": "success"}
+    pending = await value(runner, "jobs:later", {"delay": 30 * 24 * 3600 * 1000})
+    clock.advance(6 * 24 * 3600 * 1000)
+    await scheduler.idle()
+    assert await value(runner, "jobs:job", {"id": job}) is not None  # 6 days: kept
+    clock.advance(2 * 24 * 3600 * 1000)
+    for _ in range(50):
+        await scheduler.idle()
+        if await value(runner, "jobs:job", {"id": job}) is None:
+            break
+    assert await value(runner, "jobs:job", {"id": job}) is None  # 8 days: gone
+    assert (await value(runner, "jobs:job", {"id": pending}))["state"] == {"kind": "pending"}
