@@ -7,6 +7,7 @@ decorators and `api`/`internal`, re-exported from `syncline`.
 
 from syncline.functions.context import ActionCtx, MutationCtx, QueryCtx
 from syncline.functions.errors import FunctionCallError, FunctionFailure
+from syncline.functions.http_router import HttpRouter, Request, Response, cors, http_action
 from syncline.functions.identity import UserIdentity
 from syncline.functions.loader import LoadedApp, PushError, load_app
 from syncline.functions.references import FunctionReference, api, function_path, internal
@@ -28,16 +29,21 @@ __all__ = [
     "FunctionFailure",
     "FunctionReference",
     "FunctionRunner",
+    "HttpRouter",
     "LoadedApp",
     "MutationCtx",
     "Outcome",
     "PushError",
     "QueryCtx",
     "RegisteredFunction",
+    "Request",
+    "Response",
     "UserIdentity",
     "action",
     "api",
+    "cors",
     "function_path",
+    "http_action",
     "internal",
     "internal_action",
     "internal_mutation",

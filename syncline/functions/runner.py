@@ -293,6 +293,40 @@ class FunctionRunner:
             scheduled_job)
         return self._outcome(request_id, path, fn.kind, attempt)
 
+    # -- HTTP actions (convex/http.py) ------------------------------------------------------
+
+    async def run_http_action(
+        self, action: Any, request: Any, *, label: str, identity: UserIdentity | None = None,
+    ) -> Any:
+        """Run an `@http_action` handler like an action (action pool, time limit, logs,
+        recorded as `label`, e.g. `GET /hello`) and return an HttpResult as soon as the
+        handler has returned its Response; a streamed body's chunks follow as produced."""
+        from syncline.functions.http_types import ResponseChannel
+
+        request_id = new_request_id()
+        started = time.time() * 1000.0
+        loop = asyncio.get_running_loop()
+        channel = ResponseChannel(loop)
+
+        async def handler(ctx: ActionCtx) -> None:
+            await channel.produce(action, ctx, request)
+
+        fn = RegisteredFunction("action", "internal", handler, None, None, label)
+        future = loop.run_in_executor(self._action_pool, self._execute_action, fn, label, {},
+                                      identity, request_id)
+
+        def finished(done: asyncio.Future[_Attempt]) -> None:
+            try:
+                attempt = done.result()
+            except BaseException as e:  # noqa: BLE001 - the pool shut down under it
+                attempt = _Attempt(error=e)
+            outcome = self._outcome(request_id, label, "action", attempt)
+            self._record(outcome, started)
+            channel.put("done", outcome.failure)
+
+        future.add_done_callback(finished)
+        return await channel.result(request_id)
+
     # -- worker side -----------------------------------------------------------------------
 
     def _execute_query(

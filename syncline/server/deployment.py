@@ -19,6 +19,7 @@ from syncline.auth import AdminKeys
 from syncline.database import Database
 from syncline.errors import SchemaError, SynclineError
 from syncline.functions import ExecutionRecord, FunctionRunner, LoadedApp, PushError, load_app
+from syncline.functions.environment import EnvironmentVariables
 from syncline.scheduler import Clock, Crons, Scheduler
 from syncline.scheduler.cron_runner import CronRunner, crons_of
 from syncline.storage.sqlite import Durability
@@ -52,6 +53,7 @@ class Deployment:
         self.scheduler = Scheduler(self.runner, self.db, clock)
         self.crons = CronRunner(self.db, self.scheduler.clock)
         self._push_lock = asyncio.Lock()
+        self.env = EnvironmentVariables(self.db)  # published to functions via os.environ
 
     @property
     def app(self) -> LoadedApp | None:
@@ -61,10 +63,13 @@ class Deployment:
         """Load and activate the app's current code. Raises PushError, changing nothing."""
         async with self._push_lock:
             loop = asyncio.get_running_loop()
+            if not self.env.loaded:  # before the first load: module-level code reads them
+                await self.env.load()
             app = await loop.run_in_executor(None, load_app, self.app_dir)
             old = self.runner.app
             try:
                 crons = _checked_crons(app)
+                _checked_http_router(app)
             except PushError:
                 app.unload()
                 raise
@@ -85,9 +90,40 @@ class Deployment:
                 len(app.functions), None if app.schema is None else len(app.schema.tables)
             )
 
+    # -- environment variables (functions/environment.py) ----------------------------------
+
+    def set_urls(self, cloud_url: str, site_url: str) -> None:
+        """Publish CONVEX_CLOUD_URL and CONVEX_SITE_URL, once the servers listen."""
+        self.env.set_urls(cloud_url, site_url)
+        self.sync.code_pushed()
+
+    async def set_env(self, name: str, value: str) -> bool:
+        """Store and publish one variable (True if new); subscribed queries re-run."""
+        created = await self.env.set(name, value)
+        self.sync.code_pushed()
+        return created
+
+    async def remove_env(self, name: str) -> bool:
+        """Remove one variable (False if there was none); subscribed queries re-run."""
+        removed = await self.env.remove(name)
+        if removed:
+            self.sync.code_pushed()
+        return removed
+
     def close(self) -> None:
+        self.env.close()
         self.runner.close()
         self.db.close()
+
+
+def _checked_http_router(app: LoadedApp) -> None:
+    """convex/http.py, if any, defines a valid `http = HttpRouter()` (docs/http-actions.md)."""
+    from syncline.functions.http_router import find_router
+
+    try:
+        find_router(app.module("http"))
+    except SynclineError as e:
+        raise PushError(f"Invalid HTTP router in convex/http.py: {e}") from None
 
 
 def _checked_crons(app: LoadedApp) -> Crons | None:

@@ -1,24 +1,101 @@
 """The HTTP actions site (port 3211 by default): the app's own HTTP routes.
 
-Routes come from `convex/http.py`; until an app defines any, every request
-gets a 404 that says so.
+Routes come from the `http` router in `convex/http.py`, looked up afresh on every
+request so a push takes effect at once. A handler runs like an action (see
+`FunctionRunner.run_http_action`); its Response is sent as is, a streamed body chunk by
+chunk. Request bodies over 20 MiB get a 413, a handler that fails a 500 whose body ends
+with `[Request ID: ...]`.
 """
 
 from __future__ import annotations
 
+import logging
+
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from syncline.errors import SynclineError
+from syncline.functions.http_router import HttpRouter, find_router
+from syncline.functions.http_types import MAX_HTTP_BODY_SIZE, HttpResult
+from syncline.functions.http_types import Request as HttpRequest
 from syncline.server.deployment import Deployment
+
+_log = logging.getLogger(__name__)
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_HTTP_BODY_SIZE:
+        raise _TooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_HTTP_BODY_SIZE:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _router(deployment: Deployment) -> HttpRouter | None:
+    app = deployment.runner.app
+    if app is None:
+        return None
+    try:
+        return find_router(app.module("http"))
+    except SynclineError:  # a push validates it; this cannot normally happen
+        _log.exception("invalid convex/http.py router")
+        return None
+
+
+def _response(result: HttpResult) -> Response:
+    if result.failure is not None or result.response is None:
+        message = result.failure.message if result.failure is not None else (
+            f"Server Error [Request ID: {result.request_id}]")
+        return PlainTextResponse(message, status_code=500)
+    response = result.response
+    headers = [(name.encode("latin-1"), value.encode("latin-1"))
+               for name, value in response.headers.items()]
+    if result.chunks is not None:
+        streamed = StreamingResponse(result.chunks, status_code=response.status)
+        streamed.raw_headers = [h for h in streamed.raw_headers
+                                if h[0] != b"content-type"] + headers
+        return streamed
+    plain = Response(response.body, status_code=response.status)
+    plain.raw_headers = [h for h in plain.raw_headers if h[0] == b"content-length"] + [
+        h for h in headers if h[0] != b"content-length"]
+    return plain
 
 
 def create_site_app(deployment: Deployment) -> Starlette:
-    async def not_routed(request: Request) -> Response:
-        return PlainTextResponse(
-            f"No HTTP route matches {request.method} {request.url.path}", status_code=404
-        )
+    async def serve(request: Request) -> Response:
+        path = request.url.path
+        router = _router(deployment)
+        match = router.lookup(request.method, path) if router is not None else None
+        if match is None or match.status == 404:
+            return PlainTextResponse(f"No HTTP route matches {request.method} {path}",
+                                     status_code=404)
+        if match.route is None:
+            return PlainTextResponse(
+                f"Method {request.method} is not allowed for {path}", status_code=405,
+                headers={"Allow": ", ".join(match.allowed)})
+        try:
+            body = await _read_body(request)
+        except _TooLarge:
+            return PlainTextResponse(
+                f"The request body is larger than the {MAX_HTTP_BODY_SIZE // (1024 * 1024)} "
+                "MiB an HTTP action accepts", status_code=413)
+        http_request = HttpRequest(
+            request.method, str(request.url),
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw], body)
+        result = await deployment.runner.run_http_action(
+            match.route.handler, http_request, label=match.route.label)
+        return _response(result)
 
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
-    return Starlette(routes=[Route("/{path:path}", not_routed, methods=methods)])
+    return Starlette(routes=[Route("/{path:path}", serve, methods=_METHODS)])
