@@ -52,6 +52,7 @@ async def run_deployment(
     def started(api_port: int, site_port: int) -> None:
         nonlocal wrote_record
         url, site_url = f"http://{host}:{api_port}", f"http://{host}:{site_port}"
+        deployment.set_urls(url, site_url)  # CONVEX_CLOUD_URL, CONVEX_SITE_URL
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps({
             "url": url, "site_url": site_url,

@@ -10,6 +10,7 @@ import click
 from syncline import __version__
 from syncline.cli import client, console, scaffold
 from syncline.cli.deploy import run_deployment
+from syncline.cli.env import env
 from syncline.cli.scheduled import scheduled
 from syncline.server.runtime import run_event_loop
 
@@ -101,6 +102,7 @@ def run(function: str, args: str, url: str | None, admin_key: str | None,
 
 
 main.add_command(scheduled)
+main.add_command(env)
 
 
 if __name__ == "__main__":

@@ -65,8 +65,8 @@ _WRITES = frozenset({"insert", "patch", "replace", "delete"})
 
 
 class SystemReader:
-    """`ctx.db.system`: read-only access to the system tables (`_scheduled_functions`,
-    `_storage`), which only syncline writes."""
+    """`ctx.db.system`: read-only access to the system tables functions may see
+    (`_scheduled_functions`, `_storage`), which only syncline writes."""
 
     __slots__ = ("_tx",)
 
@@ -74,27 +74,33 @@ class SystemReader:
         self._tx = tx
 
     async def get(self, document_id: str) -> dict[str, Any] | None:
-        if not _is_system_id(document_id):
+        if not _is_system_id(document_id, READABLE_SYSTEM_TABLES):
             raise InvalidIdError(
                 f"ctx.db.system.get reads system tables; {document_id!r} is not a system "
                 "document ID (use ctx.db.get)")
         return await self._tx.get(document_id)
 
     def query(self, table: str) -> Query:
-        if table not in SYSTEM_TABLES:
+        if table not in READABLE_SYSTEM_TABLES:
             raise InvalidValueError(
-                f"ctx.db.system.query reads system tables ({', '.join(SYSTEM_TABLES)}); "
-                f"{table!r} is not one")
+                f"ctx.db.system.query reads the system tables "
+                f"{', '.join(READABLE_SYSTEM_TABLES)}; {table!r} is not one")
         return self._tx.query(table, system=True)
 
 
-def _is_system_id(document_id: Any) -> bool:
+# What functions may read: environment variables are read through os.environ instead.
+READABLE_SYSTEM_TABLES = ("_scheduled_functions", "_storage")
+
+
+def _is_system_id(document_id: Any, tables: tuple[str, ...] | None = None) -> bool:
     if not isinstance(document_id, str):
         return False
     try:
         number, _ = decode_id(document_id)
     except InvalidIdError:
         return False
+    if tables is not None:
+        return number in {SYSTEM_TABLES[t] for t in tables}
     return is_system_table(number)
 
 

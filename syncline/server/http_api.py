@@ -34,6 +34,7 @@ from syncline.functions.references import InvalidFunctionPathError, path_from_ur
 from syncline.functions.registration import FunctionKind
 from syncline.server.admin_api import admin_routes
 from syncline.server.deployment import Deployment
+from syncline.server.env_api import env_routes
 from syncline.server.responses import (
     BadRequest,
     bad_request_response,
@@ -199,6 +200,7 @@ def create_api_app(deployment: Deployment) -> Starlette:
         Route("/version", api.version, methods=["GET"]),
         Route("/instance_name", api.instance_name, methods=["GET"]),
         *admin_routes(deployment),
+        *env_routes(deployment),
         # The npm client puts its version in the path; the Rust-based PyPI client does not.
         WebSocketRoute("/api/{client_version}/sync",
                        lambda websocket: sync_endpoint(deployment.sync, websocket)),
