@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 import httpx
 import orjson
 
@@ -74,3 +75,53 @@ def call_function(target: Target, function: str, args_json: str) -> CallResult:
         data.get("status") == "success", data.get("value"), data.get("errorMessage", ""),
         data.get("errorData"), list(data.get("logLines", [])),
     )
+
+
+def admin_request(
+    method: str, path: str, url: str | None, admin_key: str | None, directory: Path, *,
+    what: str, params: dict[str, Any] | None = None, body: dict[str, Any] | None = None,
+    read_timeout: float = 60.0,
+) -> Any:
+    """Call the deployment's admin API; a ClickException (exit status 1) for anything but a
+    200, carrying the server's message."""
+    try:
+        target = resolve_target(directory, url, admin_key)
+    except ClientError as e:
+        raise click.ClickException(str(e)) from None
+    if not target.admin_key:
+        raise click.ClickException(
+            f"{what} needs the admin key: pass --admin-key or set SYNCLINE_ADMIN_KEY")
+    headers = {"Authorization": f"Convex {target.admin_key}",
+               "Content-Type": "application/json"}
+    try:
+        response = httpx.request(
+            method, f"{target.url}{path}", params=params, headers=headers,
+            content=None if body is None else orjson.dumps(body),
+            timeout=httpx.Timeout(5.0, read=read_timeout))
+    except httpx.HTTPError as e:
+        raise click.ClickException(
+            f"Could not reach the deployment at {target.url}: {e}. Is `syncline dev` (or "
+            "`serve`) running?") from None
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if response.status_code != 200 or not isinstance(data, dict):
+        message = data.get("message") if isinstance(data, dict) else None
+        raise click.ClickException(
+            message or f"Unexpected response from {target.url} ({response.status_code}): "
+                       f"{response.text[:500]}")
+    return data
+
+
+def target_options(fn):  # type: ignore[no-untyped-def]
+    """The options `syncline run` uses to find the deployment."""
+    fn = click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+                      default=".", show_default=True,
+                      help="The app folder of the running deployment.")(fn)
+    fn = click.option("--admin-key", envvar=["SYNCLINE_ADMIN_KEY", "CONVEX_ADMIN_KEY"],
+                      help="Admin key (default: the one recorded in DIR/.syncline).")(fn)
+    fn = click.option("--url", envvar=["SYNCLINE_URL", "CONVEX_URL"],
+                      help="Deployment URL (default: the one `syncline dev` recorded in "
+                           "DIR/.syncline).")(fn)
+    return fn

@@ -8,47 +8,17 @@ from typing import Any
 from urllib.parse import quote
 
 import click
-import httpx
-import orjson
 
-from syncline.cli import client, console
-from syncline.cli.scheduled import _target_options
+from syncline.cli import console
+from syncline.cli.client import admin_request, target_options
 
 API = "/api/syncline/env"
 
 
 def _request(method: str, path: str, url: str | None, admin_key: str | None, directory: Path,
              *, body: dict[str, Any] | None = None) -> Any:
-    """Call the admin API; a ClickException (exit status 1) for anything but a 200."""
-    try:
-        target = client.resolve_target(directory, url, admin_key)
-    except client.ClientError as e:
-        raise click.ClickException(str(e)) from None
-    if not target.admin_key:
-        raise click.ClickException(
-            "Managing environment variables needs the admin key: pass --admin-key or set "
-            "SYNCLINE_ADMIN_KEY")
-    headers = {"Authorization": f"Convex {target.admin_key}",
-               "Content-Type": "application/json"}
-    try:
-        response = httpx.request(
-            method, f"{target.url}{path}", headers=headers,
-            content=None if body is None else orjson.dumps(body),
-            timeout=httpx.Timeout(5.0, read=60.0))
-    except httpx.HTTPError as e:
-        raise click.ClickException(
-            f"Could not reach the deployment at {target.url}: {e}. Is `syncline dev` (or "
-            "`serve`) running?") from None
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if response.status_code != 200 or not isinstance(data, dict):
-        message = data.get("message") if isinstance(data, dict) else None
-        raise click.ClickException(
-            message or f"Unexpected response from {target.url} ({response.status_code}): "
-                       f"{response.text[:500]}")
-    return data
+    return admin_request(method, path, url, admin_key, directory, body=body,
+                         what="Managing environment variables")
 
 
 @click.group()
@@ -63,7 +33,7 @@ def env() -> None:
 @env.command("set")
 @click.argument("name")
 @click.argument("value")
-@_target_options
+@target_options
 def set_command(name: str, value: str, url: str | None, admin_key: str | None,
                 directory: Path) -> None:
     """Set the environment variable NAME to VALUE."""
@@ -75,7 +45,7 @@ def set_command(name: str, value: str, url: str | None, admin_key: str | None,
 
 @env.command("get")
 @click.argument("name")
-@_target_options
+@target_options
 def get_command(name: str, url: str | None, admin_key: str | None, directory: Path) -> None:
     """Print the value of the environment variable NAME."""
     result = _request("GET", f"{API}/{quote(name, safe='')}", url, admin_key, directory)
@@ -83,7 +53,7 @@ def get_command(name: str, url: str | None, admin_key: str | None, directory: Pa
 
 
 @env.command("list")
-@_target_options
+@target_options
 def list_command(url: str | None, admin_key: str | None, directory: Path) -> None:
     """Print every environment variable as NAME=VALUE."""
     variables = _request("GET", API, url, admin_key, directory)["variables"]
@@ -96,7 +66,7 @@ def list_command(url: str | None, admin_key: str | None, directory: Path) -> Non
 
 @env.command("remove")
 @click.argument("name")
-@_target_options
+@target_options
 def remove_command(name: str, url: str | None, admin_key: str | None,
                    directory: Path) -> None:
     """Remove the environment variable NAME."""

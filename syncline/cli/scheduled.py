@@ -7,61 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import click
-import httpx
-import orjson
 from rich.table import Table
 
-from syncline.cli import client, console
+from syncline.cli import console
+from syncline.cli.client import admin_request, target_options
 
 API = "/api/syncline/scheduled_functions"
 MAX_LIMIT = 1_000
 
 
-def _target_options(fn):  # type: ignore[no-untyped-def]
-    """The options `syncline run` uses to find the deployment."""
-    fn = click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
-                      default=".", show_default=True,
-                      help="The app folder of the running deployment.")(fn)
-    fn = click.option("--admin-key", envvar=["SYNCLINE_ADMIN_KEY", "CONVEX_ADMIN_KEY"],
-                      help="Admin key (default: the one recorded in DIR/.syncline).")(fn)
-    fn = click.option("--url", envvar=["SYNCLINE_URL", "CONVEX_URL"],
-                      help="Deployment URL (default: the one `syncline dev` recorded in "
-                           "DIR/.syncline).")(fn)
-    return fn
-
-
 def _request(method: str, path: str, url: str | None, admin_key: str | None, directory: Path,
              *, params: dict[str, Any] | None = None, body: dict[str, Any] | None = None) -> Any:
-    """Call the admin API; a ClickException (exit status 1) for anything but a 200."""
-    try:
-        target = client.resolve_target(directory, url, admin_key)
-    except client.ClientError as e:
-        raise click.ClickException(str(e)) from None
-    if not target.admin_key:
-        raise click.ClickException(
-            "Managing scheduled functions needs the admin key: pass --admin-key or set "
-            "SYNCLINE_ADMIN_KEY")
-    headers = {"Authorization": f"Convex {target.admin_key}",
-               "Content-Type": "application/json"}
-    try:
-        response = httpx.request(
-            method, f"{target.url}{path}", params=params, headers=headers,
-            content=None if body is None else orjson.dumps(body),
-            timeout=httpx.Timeout(5.0, read=600.0))
-    except httpx.HTTPError as e:
-        raise click.ClickException(
-            f"Could not reach the deployment at {target.url}: {e}. Is `syncline dev` (or "
-            "`serve`) running?") from None
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if response.status_code != 200 or not isinstance(data, dict):
-        message = data.get("message") if isinstance(data, dict) else None
-        raise click.ClickException(
-            message or f"Unexpected response from {target.url} ({response.status_code}): "
-                       f"{response.text[:500]}")
-    return data
+    return admin_request(method, path, url, admin_key, directory, params=params, body=body,
+                         what="Managing scheduled functions", read_timeout=600.0)
 
 
 def _utc(ms: float | None) -> str:
@@ -81,7 +39,7 @@ def scheduled() -> None:
               help="Show finished jobs too (success, failed, canceled).")
 @click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=100, show_default=True,
               help="Show at most this many jobs, the soonest first.")
-@_target_options
+@target_options
 def list_command(show_all: bool, limit: int, url: str | None, admin_key: str | None,
                  directory: Path) -> None:
     """List the pending and running scheduled functions, soonest first.
@@ -108,7 +66,7 @@ def list_command(show_all: bool, limit: int, url: str | None, admin_key: str | N
 
 @scheduled.command()
 @click.argument("job_id", metavar="ID")
-@_target_options
+@target_options
 def cancel(job_id: str, url: str | None, admin_key: str | None, directory: Path) -> None:
     """Cancel the scheduled function ID, unless it has already finished."""
     result = _request("POST", f"{API}/cancel", url, admin_key, directory, body={"id": job_id})
@@ -121,7 +79,7 @@ def cancel(job_id: str, url: str | None, admin_key: str | None, directory: Path)
 @scheduled.command("cancel-all")
 @click.option("--function", "function", metavar="MODULE:FUNCTION",
               help="Cancel only the jobs of this function, e.g. emails:send.")
-@_target_options
+@target_options
 def cancel_all(function: str | None, url: str | None, admin_key: str | None,
                directory: Path) -> None:
     """Cancel every unfinished scheduled function, or only those of --function."""

@@ -33,6 +33,7 @@ from syncline.server.responses import (
     bad_request_response,
     json_response,
     read_json_object,
+    require_admin_key,
 )
 from syncline.values import decode_id, to_export_json
 
@@ -129,10 +130,7 @@ class ScheduledFunctionsApi:
         self.deployment = deployment
 
     def _authorize(self, request: Request) -> None:
-        if not self.deployment.admin_keys.check_authorization(
-                request.headers.get("authorization")):
-            raise BadRequest("Unauthorized", "This endpoint needs the deployment's admin key: "
-                             "send `Authorization: Convex <admin key>`", 401)
+        require_admin_key(self.deployment.admin_keys, request)
 
     async def list_jobs(self, states: frozenset[str], limit: int) -> list[dict[str, Any]]:
         """The first `limit` jobs in `states` by scheduled time (then creation order)."""

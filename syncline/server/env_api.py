@@ -29,6 +29,7 @@ from syncline.server.responses import (
     bad_request_response,
     json_response,
     read_json_object,
+    require_admin_key,
 )
 
 PREFIX = "/api/syncline/env"
@@ -50,10 +51,7 @@ class EnvironmentVariablesApi:
         self.deployment = deployment
 
     def _authorize(self, request: Request) -> None:
-        if not self.deployment.admin_keys.check_authorization(
-                request.headers.get("authorization")):
-            raise BadRequest("Unauthorized", "This endpoint needs the deployment's admin key: "
-                             "send `Authorization: Convex <admin key>`", 401)
+        require_admin_key(self.deployment.admin_keys, request)
 
     async def list(self, request: Request) -> Response:
         try:

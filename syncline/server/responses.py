@@ -56,3 +56,10 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("BadJsonBody", "The request body must be a JSON object")
     return body
+
+
+def require_admin_key(admin_keys: Any, request: Request) -> None:
+    """Refuse (401) a request without the deployment's admin key."""
+    if not admin_keys.check_authorization(request.headers.get("authorization")):
+        raise BadRequest("Unauthorized", "This endpoint needs the deployment's admin key: "
+                         "send `Authorization: Convex <admin key>`", 401)
