@@ -3,8 +3,8 @@
 Queries get a read-only `db`; mutations a writable one whose writes return
 awaitables (a forgotten `await` fails the commit, naming the call); actions
 get no `db` at all and reach the database through `run_query`/`run_mutation`.
-Neighbours that later layers provide (scheduler, storage, vector search) are
-placeholders that raise a clear error until they are wired in.
+`ctx.storage` is file storage (functions/file_storage.py) when the runner has
+it. Neighbours that later layers provide (vector search) are placeholders that raise a clear error until they are wired in.
 """
 
 from __future__ import annotations
@@ -187,10 +187,11 @@ def _unavailable_call(name: str, feature: str) -> Callable[..., Any]:
 class QueryCtx:
     """The context of a query."""
 
-    def __init__(self, db: DatabaseReader, auth: Auth, run_query: RunFunction) -> None:
+    def __init__(self, db: DatabaseReader, auth: Auth, run_query: RunFunction,
+                 storage: Any = None) -> None:
         self.db = db
         self.auth = auth
-        self.storage: Any = Unavailable("ctx.storage", "file storage functions")
+        self.storage: Any = storage or Unavailable("ctx.storage", "file storage functions")
         self.run_query = run_query
 
 
@@ -199,12 +200,12 @@ class MutationCtx:
 
     def __init__(
         self, db: DatabaseWriter, auth: Auth, run_query: RunFunction, run_mutation: RunFunction,
-        scheduler: Any,
+        scheduler: Any, storage: Any = None,
     ) -> None:
         self.db = db
         self.auth = auth
         self.scheduler = scheduler
-        self.storage: Any = Unavailable("ctx.storage", "file storage functions")
+        self.storage: Any = storage or Unavailable("ctx.storage", "file storage functions")
         self.run_query = run_query
         self.run_mutation = run_mutation
 
@@ -214,11 +215,11 @@ class ActionCtx:
 
     def __init__(
         self, auth: Auth, run_query: RunFunction, run_mutation: RunFunction,
-        run_action: RunFunction, scheduler: Any,
+        run_action: RunFunction, scheduler: Any, storage: Any = None,
     ) -> None:
         self.auth = auth
         self.scheduler = scheduler
-        self.storage: Any = Unavailable("ctx.storage", "file storage functions")
+        self.storage: Any = storage or Unavailable("ctx.storage", "file storage functions")
         self.run_query = run_query
         self.run_mutation = run_mutation
         self.run_action = run_action

@@ -47,6 +47,12 @@ from syncline.functions.errors import (
     ReturnsValidationError,
     describe_failure,
 )
+from syncline.functions.file_storage import (
+    ActionStorage,
+    FileStorage,
+    MutationStorage,
+    QueryStorage,
+)
 from syncline.functions.identity import UserIdentity
 from syncline.functions.limits import (
     ACTION_TIME_S,
@@ -166,6 +172,7 @@ class FunctionRunner:
         self._tx_pool = WorkerPool("syncline-fn", os.cpu_count() or 2, query_mutation_threads)
         self._action_pool = ThreadPoolExecutor(action_threads, "syncline-action")
         self._local = threading.local()
+        self.files: FileStorage | None = None  # ctx.storage; the deployment sets it
 
     def close(self) -> None:
         self._tx_pool.shutdown(wait=False, cancel_futures=True)
@@ -335,7 +342,8 @@ class FunctionRunner:
     ) -> _Attempt:
         tx = self.db.begin(read_only=True, snapshot_ts=snapshot_ts)
         auth = Auth(identity)
-        ctx = QueryCtx(DatabaseReader(tx), auth, self._nested_query(tx, auth))
+        ctx = QueryCtx(DatabaseReader(tx), auth, self._nested_query(tx, auth),
+                       self._query_storage(tx))
         try:
             tx.journal = QueryJournal.parse(journal)
         except SynclineError as e:
@@ -359,7 +367,8 @@ class FunctionRunner:
         # Read inside the execution, where the clock is frozen at its start.
         scheduler = MutationScheduler(tx, lambda: time.time() * 1000.0)
         ctx = MutationCtx(DatabaseWriter(tx), auth, run_query,
-                          self._nested_mutation(tx, auth, run_query, scheduler), scheduler)
+                          self._nested_mutation(tx, auth, run_query, scheduler), scheduler,
+                          self._mutation_storage(tx))
         attempt = self._execute(fn, path, ctx, args, tx, deterministic=True)
         if attempt.error is None:
             attempt.tx = tx
@@ -390,7 +399,8 @@ class FunctionRunner:
             return call
 
         ctx = ActionCtx(Auth(identity), caller("query"), caller("mutation"), caller("action"),
-                        ActionScheduler(self.db, self.now_ms, scheduled_job))
+                        ActionScheduler(self.db, self.now_ms, scheduled_job),
+                        ActionStorage(self.files) if self.files is not None else None)
         attempt = self._execute(fn, path, ctx, args, None, deterministic=False,
                                 collector=collector)
         attempt.own_lines = [line for line in attempt.lines if id(line) not in nested]
@@ -475,7 +485,8 @@ class FunctionRunner:
         async def run_query(ref: Any, args: dict[str, Any] | None = None) -> Any:
             fn, path = self._resolve_nested(ref, "query")
             checked = self._check_args(fn, path, args or {})
-            value = await fn.handler(QueryCtx(DatabaseReader(tx), auth, run_query), **checked)
+            ctx = QueryCtx(DatabaseReader(tx), auth, run_query, self._query_storage(tx))
+            value = await fn.handler(ctx, **checked)
             return self._check_returns(fn, value)
         return run_query
 
@@ -488,7 +499,8 @@ class FunctionRunner:
             checked = self._check_args(fn, path, args or {})
             point = tx.savepoint()
             try:
-                ctx = MutationCtx(DatabaseWriter(tx), auth, run_query, run_mutation, scheduler)
+                ctx = MutationCtx(DatabaseWriter(tx), auth, run_query, run_mutation, scheduler,
+                                  self._mutation_storage(tx))
                 value = self._check_returns(fn, await fn.handler(ctx, **checked))
             except BaseException:
                 tx.rollback_to(point)
@@ -496,6 +508,12 @@ class FunctionRunner:
             tx.release(point)
             return value
         return run_mutation
+
+    def _query_storage(self, tx: Transaction) -> QueryStorage | None:
+        return QueryStorage(tx, self.files) if self.files is not None else None
+
+    def _mutation_storage(self, tx: Transaction) -> MutationStorage | None:
+        return MutationStorage(tx, self.files) if self.files is not None else None
 
     def _resolve_nested(self, ref: Any, kind: FunctionKind) -> tuple[RegisteredFunction, str]:
         path = function_path(ref)

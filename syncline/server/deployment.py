@@ -11,21 +11,39 @@ match) changes nothing and the last good version keeps serving.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from syncline.auth import AdminKeys
+from syncline.auth.signed_urls import UrlSigner, read_instance_secret
 from syncline.database import Database
 from syncline.errors import SchemaError, SynclineError
 from syncline.functions import ExecutionRecord, FunctionRunner, LoadedApp, PushError, load_app
 from syncline.functions.environment import EnvironmentVariables
+from syncline.functions.file_storage import (
+    DEFAULT_MAX_UPLOAD_SIZE,
+    FileStorage,
+    sweep_unreferenced_blobs,
+)
 from syncline.scheduler import Clock, Crons, Scheduler
 from syncline.scheduler.cron_runner import CronRunner, crons_of
+from syncline.storage.blobs import LocalBlobStore
 from syncline.storage.sqlite import Durability
 from syncline.sync.engine import SyncEngine
 
 DEFAULT_INSTANCE_NAME = "syncline-local"
+BLOB_SWEEP_INTERVAL_S = 3600.0
+_log = logging.getLogger(__name__)
+
+
+def _max_upload_size() -> int:
+    """SYNCLINE_MAX_UPLOAD_BYTES overrides the (generous) default upload size limit."""
+    value = os.environ.get("SYNCLINE_MAX_UPLOAD_BYTES", "")
+    return int(value) if value.isdigit() else DEFAULT_MAX_UPLOAD_SIZE
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,39 @@ class Deployment:
         self.crons = CronRunner(self.db, self.scheduler.clock)
         self._push_lock = asyncio.Lock()
         self.env = EnvironmentVariables(self.db)  # published to functions via os.environ
+        self.url: str | None = None  # the API URL, once the server listens (set_urls)
+        self.files = FileStorage(
+            self.db, LocalBlobStore(self.data_dir / "files"),
+            UrlSigner(read_instance_secret(self.data_dir), "storage upload"),
+            base_url=lambda: self.url, max_upload_size=_max_upload_size())
+        self.runner.files = self.files
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # -- file storage (functions/file_storage.py) ------------------------------------------
+
+    async def sweep_blobs(self, older_than_s: float = 3600.0) -> int:
+        """Delete blobs no `_storage` row refers to (sparing young ones)."""
+        return await sweep_unreferenced_blobs(self.db, self.files.blobs, older_than_s)
+
+    def start_blob_sweeper(self) -> None:
+        """Sweep unreferenced blobs now (deployment start) and then every hour."""
+        async def sweep_forever() -> None:
+            while True:
+                try:
+                    await self.sweep_blobs()
+                except Exception:  # noqa: BLE001 - a failed sweep retries next time
+                    _log.exception("Sweeping unreferenced file blobs failed")
+                await asyncio.sleep(BLOB_SWEEP_INTERVAL_S)
+
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(sweep_forever())
+
+    async def stop_blob_sweeper(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sweeper
+            self._sweeper = None
 
     @property
     def app(self) -> LoadedApp | None:
@@ -93,7 +144,9 @@ class Deployment:
     # -- environment variables (functions/environment.py) ----------------------------------
 
     def set_urls(self, cloud_url: str, site_url: str) -> None:
-        """Publish CONVEX_CLOUD_URL and CONVEX_SITE_URL, once the servers listen."""
+        """Publish CONVEX_CLOUD_URL and CONVEX_SITE_URL, once the servers listen; file
+        URLs are `{cloud_url}/api/storage/...`."""
+        self.url = cloud_url
         self.env.set_urls(cloud_url, site_url)
         self.sync.code_pushed()
 

@@ -4,7 +4,8 @@
 - `POST /api/run/{module/function}` with `{"args", "format"}`;
 - `POST /api/function` (any kind; the JS client's `function()`);
 - `POST /api/query_ts` and `/api/query_at_ts` (the JS client's `consistentQuery`);
-- `GET /version`, `GET /instance_name`.
+- `GET /version`, `GET /instance_name`;
+- file storage: `POST /api/storage/upload`, `GET /api/storage/{id}` (storage_api.py).
 
 `format: "json"` (the default) returns values as plain JSON (int64 as a
 decimal string, bytes as base64); `"convex_encoded_json"` uses the wire
@@ -41,6 +42,7 @@ from syncline.server.responses import (
     json_response,
     read_json_object,
 )
+from syncline.server.storage_api import storage_routes
 from syncline.server.sync_endpoint import sync_endpoint
 from syncline.values import from_json, to_export_json, to_json
 from syncline.values.timestamps import decode_ts, encode_ts
@@ -201,6 +203,7 @@ def create_api_app(deployment: Deployment) -> Starlette:
         Route("/instance_name", api.instance_name, methods=["GET"]),
         *admin_routes(deployment),
         *env_routes(deployment),
+        *storage_routes(deployment.files),
         # The npm client puts its version in the path; the Rust-based PyPI client does not.
         WebSocketRoute("/api/{client_version}/sync",
                        lambda websocket: sync_endpoint(deployment.sync, websocket)),

@@ -90,6 +90,7 @@ async def serve_deployment(
     tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in servers]
     deployment.scheduler.start()
     deployment.crons.start()
+    deployment.start_blob_sweeper()
     while not all(server.started for server, _ in servers):
         if any(t.done() for t in tasks):
             request_stop()
@@ -112,6 +113,7 @@ async def serve_deployment(
             loop.remove_signal_handler(sig)
         for _, sock in servers:
             sock.close()
+        await deployment.stop_blob_sweeper()
         await deployment.crons.stop()
         await deployment.scheduler.stop()
         await deployment.sync.stop()

@@ -56,6 +56,14 @@ class BlobStore(ABC):
     @abstractmethod
     def keys(self) -> Iterator[str]: ...
 
+    def modified_at(self, key: str) -> float:
+        """When the blob was written (Unix seconds): the sweeper spares young blobs."""
+        raise NotImplementedError
+
+    def sweep_partial(self, older_than: float) -> None:
+        """Remove leftovers of uploads that crashed before `older_than` (Unix seconds)."""
+        return None
+
 
 class LocalBlobStore(BlobStore):
     """Blobs as files under `root`, spread over 256 subfolders by key prefix."""
@@ -121,6 +129,18 @@ class LocalBlobStore(BlobStore):
     def delete(self, key: str) -> None:
         with contextlib.suppress(BlobNotFoundError):  # not a key: nothing to delete
             self._path(key).unlink(missing_ok=True)
+
+    def modified_at(self, key: str) -> float:
+        try:
+            return self._path(key).stat().st_mtime
+        except FileNotFoundError:
+            raise BlobNotFoundError(key) from None
+
+    def sweep_partial(self, older_than: float) -> None:
+        for part in self._tmp.iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                if part.stat().st_mtime < older_than:
+                    part.unlink()
 
     def keys(self) -> Iterator[str]:
         for folder in self.root.iterdir():
