@@ -12,7 +12,7 @@ import pytest
 
 from syncline.auth.signed_urls import UrlSigner, read_instance_secret
 
-from .conftest import copy_app, start_server
+from .conftest import copy_app, run_node_script, start_server
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +179,12 @@ def test_a_200_mib_upload_streams(server):
         for part in response.iter_bytes():
             got.update(part)
     assert got.hexdigest() == digest.hexdigest()
+
+
+def test_upload_flow_from_node_with_the_official_client(tmp_path):
+    server = start_server(copy_app("files", tmp_path))
+    try:
+        stdout = run_node_script(server, "file_upload.test.mjs")
+        assert "all checks passed" in stdout, stdout
+    finally:
+        server.stop()
