@@ -6,10 +6,13 @@ to a temporary file and renamed into place only when complete, so a crash
 mid-upload leaves no partial blob under a real key. Which blobs are in use is
 the database's business (the `_storage` table); `keys()` lets a sweeper find
 blobs no committed row refers to. An S3 implementation fills the same interface.
+Disk reads and writes run in worker threads, so a large upload never stalls the
+event loop that serves everyone else.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -18,6 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 CHUNK_SIZE = 1 << 20  # 1 MiB
 
@@ -93,9 +97,9 @@ class LocalBlobStore(BlobStore):
                     if max_size is not None and size > max_size:
                         raise BlobTooLargeError(f"The file is larger than {max_size} bytes")
                     digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
+                    # Disk IO in a worker thread: the event loop keeps serving meanwhile.
+                    await asyncio.to_thread(out.write, chunk)
+                await asyncio.to_thread(_flush_and_sync, out)
             final = self._path(key)
             final.parent.mkdir(exist_ok=True)
             os.replace(tmp, final)
@@ -119,7 +123,7 @@ class LocalBlobStore(BlobStore):
             remaining = None if end is None else max(0, end - start)
             while remaining is None or remaining > 0:
                 want = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
-                chunk = handle.read(want)
+                chunk = await asyncio.to_thread(handle.read, want)
                 if not chunk:
                     return
                 if remaining is not None:
@@ -147,3 +151,8 @@ class LocalBlobStore(BlobStore):
             if folder.is_dir() and len(folder.name) == 2:
                 for blob in folder.iterdir():
                     yield blob.name
+
+
+def _flush_and_sync(handle: Any) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
