@@ -201,8 +201,9 @@ class RawConnection:
     every HTTP figure on a small machine. Reconnects after any error.
     """
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, extra_headers: str = "") -> None:
         self.host, self.port = host, port
+        self.extra_headers = extra_headers  # whole header lines, each ending in \r\n
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -211,6 +212,7 @@ class RawConnection:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
         head = (f"{method} {path} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n"
+                f"{self.extra_headers}"
                 f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n")
         try:
             self.writer.write(head.encode() + body)

@@ -62,7 +62,6 @@ import orjson
 from http_api import (  # the same server process handling and HTTP client as the HTTP benchmark
     TRANSPORT_ERRORS,
     RawConnection,
-    Reply,
     ServerProcess,
     check_envelope,
     cpu_model,
@@ -113,38 +112,8 @@ class AdminConnection(RawConnection):
 
     def __init__(self, url: str, admin_key: str) -> None:
         parsed = httpx.URL(url)
-        super().__init__(parsed.host, parsed.port or 80)
-        self.auth = f"authorization: Convex {admin_key}\r\n"
-
-    async def request(self, method: str, path: str, body: bytes) -> Reply:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        head = (f"{method} {path} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n{self.auth}"
-                f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n")
-        try:
-            self.writer.write(head.encode() + body)
-            response_head = await self.reader.readuntil(b"\r\n\r\n")
-            status = int(response_head[9:12])
-            length, close = None, False
-            for line in response_head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                name = name.strip().lower()
-                if name == b"content-length":
-                    length = int(value)
-                elif name == b"connection":
-                    close = value.strip().lower() == b"close"
-                elif name == b"transfer-encoding":
-                    raise ValueError("chunked responses are not supported by this client")
-            if length is None:
-                raise ValueError("response without content-length")
-            content = await self.reader.readexactly(length)
-        except BaseException:
-            await self.close()
-            raise
-        if close:
-            await self.close()
-        return status, content
+        super().__init__(parsed.host, parsed.port or 80,
+                         extra_headers=f"authorization: Convex {admin_key}\r\n")
 
     async def call(self, kind: str, path: str, args: dict[str, Any]) -> Any:
         """The function's value; raises RuntimeError when the call fails."""
