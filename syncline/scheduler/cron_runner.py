@@ -16,13 +16,13 @@ anchor), a new or changed one starts from the push time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from syncline.database import Database, Transaction
 from syncline.functions.scheduling import SCHEDULED_FUNCTIONS, job_document
+from syncline.scheduler.background import BackgroundService
 from syncline.scheduler.clock import Clock
 from syncline.scheduler.crons import CronJob, Crons
 
@@ -37,28 +37,17 @@ class _Tracked:
     last_run_id: str | None = None
 
 
-class CronRunner:
+class CronRunner(BackgroundService):
+    task_name = "syncline-crons"
+
     def __init__(self, db: Database, clock: Clock) -> None:
+        super().__init__()
         self.db = db
         self.clock = clock
         self.skipped: list[tuple[str, float]] = []  # (cron name, due time) of skipped runs
         self._jobs: dict[str, _Tracked] = {}
         self._changed = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
         self._firing = False
-
-    def start(self) -> None:
-        if self._task is None:
-            self._loop = asyncio.get_running_loop()
-            self._task = self._loop.create_task(self._main(), name="syncline-crons")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     def set_jobs(self, crons: Crons | None) -> None:
         """Make `crons` the job set (None: no crons). Thread-safe: a push calls it while

@@ -19,7 +19,6 @@ sleeps on a `Clock` until the next one is due, so tests drive it with a fake clo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import heapq
 import logging
@@ -31,6 +30,7 @@ from syncline.database.write_log import LoggedCommit
 from syncline.errors import SynclineError
 from syncline.functions import FunctionRunner, RegisteredFunction
 from syncline.functions.scheduling import SCHEDULED_FUNCTIONS
+from syncline.scheduler.background import BackgroundService
 from syncline.scheduler.clock import Clock, RealClock
 
 MAX_CONCURRENT_JOBS = 10  # the documented concurrency for scheduled jobs
@@ -70,9 +70,12 @@ class _CompletesJob:
         return dataclasses.replace(fn, handler=handler)
 
 
-class Scheduler:
+class Scheduler(BackgroundService):
+    task_name = "syncline-scheduler"
+
     def __init__(self, runner: FunctionRunner, db: Database, clock: Clock | None = None, *,
                  concurrency: int = MAX_CONCURRENT_JOBS) -> None:
+        super().__init__()
         self.runner = runner
         self.db = db
         self.clock = clock or RealClock()
@@ -89,25 +92,13 @@ class Scheduler:
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
         self._wakeup = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
         self._next_cleanup = 0.0
         db.add_commit_listener(self._on_commit)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Load the jobs and start running them, in the running loop (idempotent)."""
-        if self._task is None:
-            self._loop = asyncio.get_running_loop()
-            self._task = self._loop.create_task(self._main(), name="syncline-scheduler")
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await super().stop()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
