@@ -73,6 +73,16 @@ def _checked_args(args: Any) -> dict[str, Any]:
     return args
 
 
+def _counted(count: int) -> int:
+    """One more scheduled call for this execution, within the documented limit."""
+    count += 1
+    if count > MAX_SCHEDULED_PER_EXECUTION:
+        raise SchedulingError(
+            f"Too many functions scheduled by one execution (limit: "
+            f"{MAX_SCHEDULED_PER_EXECUTION})")
+    return count
+
+
 def _job_id(job_id: Any) -> str:
     try:
         number, _ = decode_id(job_id) if isinstance(job_id, str) else (None, None)
@@ -117,13 +127,8 @@ class MutationScheduler:
         return cancel_in(self._tx, job_id, self._now_ms())
 
     def _schedule(self, at_ms: float, ref: Any, args: Any) -> Any:
-        path = function_path(ref)
-        args = _checked_args(args)
-        self._count += 1
-        if self._count > MAX_SCHEDULED_PER_EXECUTION:
-            raise SchedulingError(
-                f"Too many functions scheduled by one execution (limit: "
-                f"{MAX_SCHEDULED_PER_EXECUTION})")
+        path, args = function_path(ref), _checked_args(args)
+        self._count = _counted(self._count)
         self._args_size += check_value(args)
         if self._args_size > MAX_SCHEDULED_ARGS_PER_MUTATION:
             raise SchedulingError(
@@ -155,13 +160,8 @@ class ActionScheduler:
         await self._db.run_transaction(lambda tx: cancel_in(tx, job_id, now))
 
     async def _schedule(self, at_ms: float, ref: Any, args: Any) -> str:
-        path = function_path(ref)
-        args = _checked_args(args)
-        self._count += 1
-        if self._count > MAX_SCHEDULED_PER_EXECUTION:
-            raise SchedulingError(
-                f"Too many functions scheduled by one execution (limit: "
-                f"{MAX_SCHEDULED_PER_EXECUTION})")
+        path, args = function_path(ref), _checked_args(args)
+        self._count = _counted(self._count)
         document = job_document(path, args, at_ms, self._parent)
 
         async def insert(tx: Transaction) -> str:

@@ -33,9 +33,8 @@ def _size_text(limit: int) -> str:
     return f"{limit // 1024} KiB"
 
 
-async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
-    """The JSON object in the body (an empty body is `{}`), streamed in and refused past
-    `max_bytes` without reading the rest."""
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The whole body, streamed in and refused (413) past `max_bytes` without reading on."""
     too_large = BadRequest("PayloadTooLarge",
                            f"The request body is larger than the {_size_text(max_bytes)} this "
                            "endpoint accepts", 413)
@@ -48,7 +47,13 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
         if size > max_bytes:
             raise too_large
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
+    """The JSON object in the body (an empty body is `{}`), streamed in and refused past
+    `max_bytes` without reading the rest."""
+    raw = await read_body(request, max_bytes)
     try:
         body = orjson.loads(raw) if raw.strip() else {}
     except orjson.JSONDecodeError as e:

@@ -21,26 +21,10 @@ from syncline.functions.http_router import HttpRouter, find_router
 from syncline.functions.http_types import MAX_HTTP_BODY_SIZE, HttpResult
 from syncline.functions.http_types import Request as HttpRequest
 from syncline.server.deployment import Deployment
+from syncline.server.responses import BadRequest, read_body
 
 _log = logging.getLogger(__name__)
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_HTTP_BODY_SIZE:
-        raise _TooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_HTTP_BODY_SIZE:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _router(deployment: Deployment) -> HttpRouter | None:
@@ -86,11 +70,9 @@ def create_site_app(deployment: Deployment) -> Starlette:
                 f"Method {request.method} is not allowed for {path}", status_code=405,
                 headers={"Allow": ", ".join(match.allowed)})
         try:
-            body = await _read_body(request)
-        except _TooLarge:
-            return PlainTextResponse(
-                f"The request body is larger than the {MAX_HTTP_BODY_SIZE // (1024 * 1024)} "
-                "MiB an HTTP action accepts", status_code=413)
+            body = await read_body(request, MAX_HTTP_BODY_SIZE)
+        except BadRequest as e:
+            return PlainTextResponse(e.message, status_code=e.status)
         http_request = HttpRequest(
             request.method, str(request.url),
             [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw], body)
