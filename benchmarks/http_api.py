@@ -640,6 +640,32 @@ def print_table(results: dict[str, Any]) -> None:
             print(f"    {count:>6} x {message}")
 
 
+@contextlib.contextmanager
+def benchmark_workdir(prefix: str, tmp_dir: str | None,
+                      started: list[Any] | None = None) -> Iterator[Path]:
+    """A temp folder for one benchmark run; on exit (Ctrl+C included, exit status 130) the
+    servers in `started` are stopped and the folder removed."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=tmp_dir))
+    try:
+        yield workdir
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped", file=sys.stderr)
+        sys.exit(130)
+    finally:
+        for server in reversed(started or []):
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def report(results: dict[str, Any], print_table: Callable[[dict[str, Any]], None],
+           *outputs: Path | None) -> None:
+    """Print the table and write the results to every given JSON path."""
+    print_table(results)
+    for path in filter(None, outputs):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -662,19 +688,10 @@ def main() -> None:
 
     # SIGTERM unwinds like Ctrl+C, so the servers are stopped and the temp dir removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    workdir = Path(tempfile.mkdtemp(prefix="syncline-http-bench-", dir=args.tmp_dir))
-    try:
-        with servers(args, workdir) as (syncline, baseline):
-            results = asyncio.run(run(args, syncline, baseline, workdir))
-    except KeyboardInterrupt:
-        print("interrupted; servers stopped", file=sys.stderr)
-        sys.exit(130)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    print_table(results)
-    for path in filter(None, (DEFAULT_OUTPUT, args.json)):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, indent=2))
+    with benchmark_workdir("syncline-http-bench-", args.tmp_dir) as workdir, \
+            servers(args, workdir) as (syncline, baseline):
+        results = asyncio.run(run(args, syncline, baseline, workdir))
+    report(results, print_table, DEFAULT_OUTPUT, args.json)
 
 
 if __name__ == "__main__":

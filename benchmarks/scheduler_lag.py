@@ -51,7 +51,6 @@ import signal
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -63,8 +62,10 @@ from http_api import (  # the same server process handling and HTTP client as th
     TRANSPORT_ERRORS,
     RawConnection,
     ServerProcess,
+    benchmark_workdir,
     check_envelope,
     cpu_model,
+    report,
 )
 from sync_latency import SynclineServer, median_of, percentile
 
@@ -529,22 +530,11 @@ def main() -> None:
 
     # SIGTERM unwinds like Ctrl+C, so the servers are stopped and the temp dir removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    workdir = Path(tempfile.mkdtemp(prefix="syncline-scheduler-bench-", dir=args.tmp_dir))
     started: list[SchedulerServer] = []
-    try:
+    with benchmark_workdir("syncline-scheduler-bench-", args.tmp_dir, started) as workdir:
         import uvloop  # the server's loop too
         results = uvloop.run(run(args, workdir, started))
-    except KeyboardInterrupt:
-        print("interrupted; servers stopped", file=sys.stderr)
-        sys.exit(130)
-    finally:
-        for server in reversed(started):
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-    print_table(results)
-    for path in filter(None, (DEFAULT_OUTPUT, args.json)):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, indent=2))
+    report(results, print_table, DEFAULT_OUTPUT, args.json)
 
 
 if __name__ == "__main__":

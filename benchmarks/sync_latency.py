@@ -53,7 +53,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -70,8 +69,10 @@ from http_api import (  # the same server process handling and HTTP client as th
     RawConnection,
     ServerProcess,
     _die_with_parent,
+    benchmark_workdir,
     check_envelope,
     cpu_model,
+    report,
 )
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -707,25 +708,14 @@ def main() -> None:
 
     # SIGTERM unwinds like Ctrl+C, so the servers are stopped and the temp dir removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    workdir = Path(tempfile.mkdtemp(prefix="syncline-sync-bench-", dir=args.tmp_dir))
     started: list[SynclineServer] = []
-    try:
+    with benchmark_workdir("syncline-sync-bench-", args.tmp_dir, started) as workdir:
         if args.loop == "uvloop":
             import uvloop
             results = uvloop.run(run(args, workdir, started))
         else:
             results = asyncio.run(run(args, workdir, started))
-    except KeyboardInterrupt:
-        print("interrupted; servers stopped", file=sys.stderr)
-        sys.exit(130)
-    finally:
-        for server in reversed(started):
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-    print_table(results)
-    for path in filter(None, (DEFAULT_OUTPUT, args.json)):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, indent=2))
+    report(results, print_table, DEFAULT_OUTPUT, args.json)
 
 
 if __name__ == "__main__":
