@@ -69,6 +69,15 @@ class WriteConflictError(SynclineError):
         self.document_id = document_id
 
 
+class AuthenticationError(SynclineError):
+    """A client's credentials (a user token or an admin key) are not valid for this deployment;
+    the message says why."""
+
+
+class InvalidAdminKeyError(AuthenticationError):
+    """The admin key presented is not this deployment's."""
+
+
 class ConvexError(SynclineError):
     """An application error carrying structured `data` to the caller, as in Convex."""
 

@@ -8,7 +8,7 @@ decorators and `api`/`internal`, re-exported from `syncline`.
 from syncline.functions.context import ActionCtx, MutationCtx, QueryCtx
 from syncline.functions.errors import FunctionCallError, FunctionFailure
 from syncline.functions.http_router import HttpRouter, Request, Response, cors, http_action
-from syncline.functions.identity import UserIdentity
+from syncline.functions.identity import ANONYMOUS, Credentials, UserIdentity
 from syncline.functions.loader import LoadedApp, PushError, load_app
 from syncline.functions.references import FunctionReference, api, function_path, internal
 from syncline.functions.registration import (
@@ -38,6 +38,8 @@ __all__ = [
     "RegisteredFunction",
     "Request",
     "Response",
+    "ANONYMOUS",
+    "Credentials",
     "UserIdentity",
     "action",
     "api",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -18,19 +19,13 @@ def _snake(name: str) -> str:
     return _CAMEL.sub("_", name).lower()
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
 class UserIdentity(Mapping[str, Any]):
     """Claims of an authenticated user, keyed by their documented camelCase names."""
 
     def __init__(self, claims: Mapping[str, Any]) -> None:
-        data = {_camel(k) if "_" in k and k not in ("email_verified",) else k: v
-                for k, v in claims.items()}
-        if "email_verified" in data:
-            data["emailVerified"] = data.pop("email_verified")
+        # Snake-case spellings of the standard fields are accepted (Python callers write
+        # `{"token_identifier": ...}`); custom claims keep their own names.
+        data = {_SNAKE_TO_CAMEL.get(k, k): v for k, v in claims.items()}
         issuer, subject = data.get("issuer"), data.get("subject")
         if "tokenIdentifier" not in data and issuer is not None and subject is not None:
             data["tokenIdentifier"] = f"{issuer}|{subject}"
@@ -47,10 +42,10 @@ class UserIdentity(Mapping[str, Any]):
 
     def __getattr__(self, name: str) -> Any:
         claims = self.__dict__.get("_claims", {})
-        for key in (_camel(name), name):
-            if key in claims:
-                return claims[key]
-        if name in _STANDARD_SNAKE:
+        key = _SNAKE_TO_CAMEL.get(name, name)
+        if key in claims:
+            return claims[key]
+        if name in _SNAKE_TO_CAMEL:
             return None  # a standard claim the token did not carry
         raise AttributeError(name)
 
@@ -61,11 +56,22 @@ class UserIdentity(Mapping[str, Any]):
         return f"UserIdentity({self._claims!r})"
 
 
-_STANDARD_SNAKE = {
-    _snake(n) for n in (
-        "tokenIdentifier", "subject", "issuer", "name", "givenName", "familyName", "nickname",
-        "preferredUsername", "profileUrl", "pictureUrl", "email", "emailVerified", "gender",
-        "birthday", "timezone", "language", "phoneNumber", "phoneNumberVerified", "address",
-        "updatedAt",
-    )
-}
+STANDARD_FIELDS = (
+    "tokenIdentifier", "subject", "issuer", "name", "givenName", "familyName", "nickname",
+    "preferredUsername", "profileUrl", "pictureUrl", "email", "emailVerified", "gender",
+    "birthday", "timezone", "language", "phoneNumber", "phoneNumberVerified", "address",
+    "updatedAt",
+)
+_SNAKE_TO_CAMEL = {_snake(n): n for n in STANDARD_FIELDS}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Who is calling, once their token or admin key checked out."""
+
+    identity: UserIdentity | None = None
+    admin: bool = False  # presented the deployment's admin key
+    expires_at: float | None = None  # when the user token expires (Unix seconds)
+
+
+ANONYMOUS = Credentials()

@@ -1,0 +1,157 @@
+"""Signing keys of one provider: fetched, cached, refreshed when they rotate.
+
+Keys are fetched on first use and kept for an hour. A token signed with a key id
+the cache does not know makes us fetch again, since the provider may have
+rotated its keys; but at most once per refresh interval, so a stream of tokens
+with made-up key ids cannot turn us into a load generator against the identity
+provider. Concurrent verifications share one fetch. If a routine refresh fails,
+the keys we already have keep working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+import orjson
+from jwt import PyJWK
+from jwt.exceptions import PyJWKError
+
+from syncline.auth.providers import AuthProvider, OidcProvider
+from syncline.errors import SynclineError
+
+FETCH_TIMEOUT_S = 10.0
+MAX_JWKS_BYTES = 1 << 20
+
+
+class KeyFetchError(SynclineError):
+    """The provider's key set could not be fetched or read."""
+
+
+class ProviderKeys:
+    def __init__(self, provider: AuthProvider, *, clock: Callable[[], float],
+                 cache_ttl_s: float, refresh_interval_s: float,
+                 http: httpx.AsyncClient | None = None) -> None:
+        self.provider = provider
+        self._clock = clock
+        self._ttl = cache_ttl_s
+        self._refresh_interval = refresh_interval_s
+        self._http = http
+        self._keys: list[PyJWK] | None = None
+        self._fetched_at = float("-inf")
+        self._jwks_uri: str | None = None
+        self._inflight: asyncio.Task[None] | None = None
+        self._last_error: str | None = None
+        self.fetches = 0
+
+    async def key(self, kid: str | None, algorithm: str) -> PyJWK | None:
+        """The key for `kid` and `algorithm`, or None if the provider has no such key."""
+        now = self._clock()
+        if self._keys is None:
+            if self._last_error is not None and now - self._fetched_at < self._refresh_interval:
+                raise KeyFetchError(self._last_error)  # the provider failed just now
+            await self._refresh()
+        elif now - self._fetched_at >= self._ttl:
+            with contextlib.suppress(KeyFetchError):  # cached keys stay good meanwhile
+                await self._refresh()
+        found = self._find(kid, algorithm)
+        if found is None and kid is not None and self._clock() - self._fetched_at >= (
+                self._refresh_interval):
+            await self._refresh()  # an unknown key id: the provider may have rotated keys
+            found = self._find(kid, algorithm)
+        return found
+
+    def _find(self, kid: str | None, algorithm: str) -> PyJWK | None:
+        usable = [k for k in self._keys or () if k.algorithm_name == algorithm]
+        if kid is None:
+            return usable[0] if len(usable) == 1 else None
+        return next((k for k in usable if k.key_id == kid), None)
+
+    async def _refresh(self) -> None:
+        if self._inflight is None or self._inflight.done():
+            self._inflight = asyncio.ensure_future(self._fetch())
+        await asyncio.shield(self._inflight)
+
+    async def _fetch(self) -> None:
+        self.fetches += 1
+        self._fetched_at = self._clock()  # failures count too: they are rate limited alike
+        try:
+            document = await self._load_jwks()
+            self._keys = parse_jwks(document, where=self._describe())
+        except KeyFetchError as e:
+            self._last_error = str(e)
+            raise
+        self._last_error = None
+
+    def _describe(self) -> str:
+        return f"the key set of {self.provider.issuer!r}"
+
+    async def _load_jwks(self) -> Any:
+        provider = self.provider
+        if isinstance(provider, OidcProvider):
+            if self._jwks_uri is None:
+                self._jwks_uri = await self._discover(provider.domain)
+            return await self._get_json(self._jwks_uri)
+        if provider.jwks.startswith("data:"):
+            return decode_data_uri(provider.jwks)
+        return await self._get_json(provider.jwks)
+
+    async def _discover(self, domain: str) -> str:
+        base = domain.rstrip("/")
+        config = await self._get_json(f"{base}/.well-known/openid-configuration")
+        uri = config.get("jwks_uri") if isinstance(config, dict) else None
+        return uri if isinstance(uri, str) and uri else f"{base}/.well-known/jwks.json"
+
+    async def _get_json(self, url: str) -> Any:
+        try:
+            if self._http is not None:
+                response = await self._http.get(url, timeout=FETCH_TIMEOUT_S)
+            else:
+                async with httpx.AsyncClient(timeout=FETCH_TIMEOUT_S) as client:
+                    response = await client.get(url)
+        except httpx.HTTPError as e:
+            raise KeyFetchError(f"Could not fetch {url}: {type(e).__name__}: {e}") from None
+        if response.status_code != 200:
+            raise KeyFetchError(f"Could not fetch {url}: HTTP {response.status_code}")
+        if len(response.content) > MAX_JWKS_BYTES:
+            raise KeyFetchError(f"{url} is larger than {MAX_JWKS_BYTES} bytes")
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise KeyFetchError(f"{url} did not return JSON") from None
+
+
+def decode_data_uri(uri: str) -> Any:
+    """The JSON inside a `data:` URI, base64 (`;base64,`) or percent-encoded."""
+    header, sep, payload = uri.partition(",")
+    if not sep:
+        raise KeyFetchError("The jwks data: URI has no ',' before its content")
+    try:
+        raw = (base64.b64decode(payload + "=" * (-len(payload) % 4))
+               if header.endswith(";base64") else unquote(payload).encode())
+        return orjson.loads(raw)
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise KeyFetchError("The jwks data: URI does not hold a JSON key set") from None
+
+
+def parse_jwks(document: Any, *, where: str) -> list[PyJWK]:
+    """The signing keys in a JWKS document; keys we cannot use are skipped."""
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise KeyFetchError(f"{where} is not a JWKS document (an object with a `keys` list)")
+    keys = []
+    for entry in document["keys"]:
+        if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
+            continue
+        if entry.get("kty") not in ("RSA", "EC"):
+            continue  # symmetric keys never verify user tokens
+        try:
+            keys.append(PyJWK(entry))
+        except PyJWKError:
+            continue
+    return keys
