@@ -26,12 +26,14 @@ from syncline.values import normalize, to_json
 # Unsubscribed entries kept for a later subscriber, while still current.
 MAX_IDLE_ENTRIES = 1_000
 
-QueryKey = tuple[str, bytes, str | None, str | None]  # path, args, journal, identity key
+# path, args, journal, identity key (None: shared by every caller)
+QueryKey = tuple[str, bytes, str | None, str | None]
+ANONYMOUS_KEY = ""  # an auth-reading query run without identity: not the shared key
 
 
-def identity_key(identity: UserIdentity | None) -> str | None:
+def identity_key(identity: UserIdentity | None) -> str:
     if identity is None:
-        return None
+        return ANONYMOUS_KEY
     return orjson.dumps(identity.to_dict(), option=orjson.OPT_SORT_KEYS).decode()
 
 

@@ -9,6 +9,7 @@ answered from the log instead of running twice.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -36,7 +37,7 @@ class Subscription:
     sent: tuple[CachedQuery, int] | None = None  # (entry, version) last sent to the client
 
     @property
-    def identity_key(self) -> str | None:
+    def identity_key(self) -> str:
         return identity_key(self.session.identity)
 
     @property
@@ -49,6 +50,7 @@ class Session:
     """One connection's query set and what it has been sent."""
 
     send: Callable[[dict[str, Any]], None]
+    close: Callable[[str], None] = lambda reason: None  # end the connection, saying why
     session_id: str = ""
     query_set_version: int = 0
     identity_version: int = 0
@@ -60,6 +62,7 @@ class Session:
     must_reach_ts: int = 0  # a mutation's commit the client waits to see
     mutation_in_flight: bool = False  # transitions wait until its response is sent
     closed: bool = False
+    expiry: asyncio.TimerHandle | None = None  # fires when the user token expires
 
 
 @dataclass
