@@ -144,16 +144,23 @@ class DatabaseWriter(DatabaseReader):
 
 class Auth:
     """`ctx.auth`: who is calling. Remembers whether it was asked, because a query that
-    never read the identity gives every caller the same result and can be shared."""
+    never read the identity gives every caller the same result and can be shared.
 
-    __slots__ = ("_identity", "used")
+    `error` is for HTTP actions, whose requests run even when their bearer token does
+    not verify (the route may not care): asking for the identity then raises why.
+    """
 
-    def __init__(self, identity: UserIdentity | None) -> None:
+    __slots__ = ("_error", "_identity", "used")
+
+    def __init__(self, identity: UserIdentity | None, error: Exception | None = None) -> None:
         self._identity = identity
+        self._error = error
         self.used = False
 
     async def get_user_identity(self) -> UserIdentity | None:
         self.used = True
+        if self._error is not None:
+            raise self._error
         return self._identity
 
 

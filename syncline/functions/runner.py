@@ -304,6 +304,7 @@ class FunctionRunner:
 
     async def run_http_action(
         self, action: Any, request: Any, *, label: str, identity: UserIdentity | None = None,
+        auth_error: Exception | None = None,
     ) -> Any:
         """Run an `@http_action` handler like an action (action pool, time limit, logs,
         recorded as `label`, e.g. `GET /hello`) and return an HttpResult as soon as the
@@ -320,7 +321,7 @@ class FunctionRunner:
 
         fn = RegisteredFunction("action", "internal", handler, None, None, label)
         future = loop.run_in_executor(self._action_pool, self._execute_action, fn, label, {},
-                                      identity, request_id)
+                                      identity, request_id, None, auth_error)
 
         def finished(done: asyncio.Future[_Attempt]) -> None:
             try:
@@ -379,6 +380,7 @@ class FunctionRunner:
     def _execute_action(
         self, fn: RegisteredFunction, path: str, args: dict[str, Any],
         identity: UserIdentity | None, request_id: str, scheduled_job: str | None = None,
+        auth_error: Exception | None = None,
     ) -> _Attempt:
         collector = LogCollector()
         nested: set[int] = set()
@@ -398,7 +400,8 @@ class FunctionRunner:
                 raise FunctionCallError(outcome.failure.message)
             return call
 
-        ctx = ActionCtx(Auth(identity), caller("query"), caller("mutation"), caller("action"),
+        ctx = ActionCtx(Auth(identity, auth_error), caller("query"), caller("mutation"),
+                        caller("action"),
                         ActionScheduler(self.db, self.now_ms, scheduled_job),
                         ActionStorage(self.files) if self.files is not None else None)
         attempt = self._execute(fn, path, ctx, args, None, deterministic=False,

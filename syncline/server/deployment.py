@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from syncline.auth import AdminKeys
+from syncline.auth import AdminKeys, AuthConfigError, TokenVerifier, providers_of
+from syncline.auth.authenticator import Authenticator
 from syncline.auth.signed_urls import UrlSigner, read_instance_secret
 from syncline.database import Database
 from syncline.errors import SchemaError, SynclineError
@@ -66,8 +67,10 @@ class Deployment:
         self.db = Database(self.data_dir / "db.sqlite3", durability=durability)
         self.admin_keys = AdminKeys.for_data_dir(self.data_dir, instance_name)
         self.runner = FunctionRunner(self.db, dev=dev, on_record=on_record)
+        self.auth_verifier = TokenVerifier([])  # replaced by each push's auth_config.py
+        self.authenticator = Authenticator(self.admin_keys, lambda: self.auth_verifier)
         self.sync = SyncEngine(self.runner, self.db, dev=dev,
-                               check_admin_key=self.admin_keys.is_admin_key)
+                               authenticate=self.authenticator.from_sync)
         self.scheduler = Scheduler(self.runner, self.db, clock)
         self.crons = CronRunner(self.db, self.scheduler.clock)
         self._push_lock = asyncio.Lock()
@@ -121,6 +124,7 @@ class Deployment:
             try:
                 crons = _checked_crons(app)
                 _checked_http_router(app)
+                verifier = _checked_auth_config(app)
             except PushError:
                 app.unload()
                 raise
@@ -128,6 +132,8 @@ class Deployment:
             def activate() -> None:
                 self.runner.app = app
                 self.crons.set_jobs(crons)
+                verifier.adopt_keys(self.auth_verifier)
+                self.auth_verifier = verifier
 
             try:
                 await self.db.apply_schema(app.schema, on_applied=activate)
@@ -167,6 +173,14 @@ class Deployment:
         self.env.close()
         self.runner.close()
         self.db.close()
+
+
+def _checked_auth_config(app: LoadedApp) -> TokenVerifier:
+    """The verifier for the providers in convex/auth_config.py (docs/auth.md)."""
+    try:
+        return TokenVerifier(providers_of(app.module("auth_config")))
+    except AuthConfigError as e:
+        raise PushError(f"Invalid auth config: {e}") from None
 
 
 def _checked_http_router(app: LoadedApp) -> None:

@@ -16,11 +16,8 @@ the arguments as a one-element array. A failed function is HTTP 200 with
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -30,7 +27,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from syncline import __version__
 from syncline.errors import InvalidValueError
-from syncline.functions import Outcome, UserIdentity
+from syncline.functions import Credentials, Outcome
 from syncline.functions.references import InvalidFunctionPathError, path_from_url
 from syncline.functions.registration import FunctionKind
 from syncline.server.admin_api import admin_routes
@@ -41,6 +38,7 @@ from syncline.server.responses import (
     bad_request_response,
     json_response,
     read_json_object,
+    request_credentials,
 )
 from syncline.server.storage_api import storage_routes
 from syncline.server.sync_endpoint import sync_endpoint
@@ -96,17 +94,9 @@ class HttpApi:
     def __init__(self, deployment: Deployment) -> None:
         self.deployment = deployment
 
-    def caller(self, request: Request) -> tuple[bool, UserIdentity | None]:
-        """(is admin, identity) from the Authorization header."""
-        header = request.headers.get("authorization")
-        keys = self.deployment.admin_keys
-        if header and header.startswith("Convex "):
-            if not keys.check_authorization(header):
-                raise BadRequest("Unauthorized", "The admin key in the Authorization header is not "
-                                 "valid for this deployment", 401)
-            _, _, acting_as = header[len("Convex "):].strip().partition(":")
-            return True, _acting_as_identity(acting_as) if acting_as else None
-        return False, None
+    async def caller(self, request: Request) -> Credentials:
+        """Who is calling, from the Authorization header (docs/auth.md)."""
+        return await request_credentials(self.deployment.authenticator, request)
 
     async def call(self, request: Request, kind: FunctionKind | None, *,
                    path_from_body: bool = True, allow_array: bool = True) -> Response:
@@ -121,7 +111,7 @@ class HttpApi:
                 except InvalidFunctionPathError as e:
                     raise BadRequest("InvalidPath", str(e)) from None
             args = _args(body, allow_array=allow_array)
-            admin, identity = self.caller(request)
+            caller = await self.caller(request)
             snapshot_ts = None
             if "ts" in body and request.url.path.endswith("query_at_ts"):
                 try:
@@ -133,7 +123,7 @@ class HttpApi:
         except BadRequest as e:
             return bad_request_response(e)
         outcome = await self.deployment.runner.run(
-            path, args, expected_kind=kind, identity=identity, admin=admin,
+            path, args, expected_kind=kind, identity=caller.identity, admin=caller.admin,
             snapshot_ts=snapshot_ts,
         )
         return self.respond(outcome, fmt)
@@ -177,16 +167,6 @@ class HttpApi:
 
     async def instance_name(self, request: Request) -> Response:
         return PlainTextResponse(self.deployment.admin_keys.instance_name)
-
-
-def _acting_as_identity(encoded: str) -> UserIdentity:
-    try:
-        claims = orjson.loads(base64.b64decode(encoded, validate=True))
-    except (binascii.Error, ValueError, orjson.JSONDecodeError):
-        raise BadRequest("Unauthorized", "The acting-as identity is not base64 JSON", 401) from None
-    if not isinstance(claims, dict):
-        raise BadRequest("Unauthorized", "The acting-as identity must be a JSON object", 401)
-    return UserIdentity(claims)
 
 
 def create_api_app(deployment: Deployment) -> Starlette:

@@ -8,6 +8,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from syncline.errors import AuthenticationError, InvalidAdminKeyError
+from syncline.functions import Credentials
+
 
 class BadRequest(Exception):
     """A request the endpoint refuses: answered with `status` and `{"code", "message"}`."""
@@ -68,3 +71,14 @@ def require_admin_key(admin_keys: Any, request: Request) -> None:
     if not admin_keys.check_authorization(request.headers.get("authorization")):
         raise BadRequest("Unauthorized", "This endpoint needs the deployment's admin key: "
                          "send `Authorization: Convex <admin key>`", 401)
+
+
+async def request_credentials(authenticator: Any, request: Request) -> Credentials:
+    """The caller of an HTTP request; bad credentials are a 401 saying why (docs/auth.md)."""
+    try:
+        return await authenticator.from_header(request.headers.get("authorization"))
+    except InvalidAdminKeyError:
+        raise BadRequest("Unauthorized", "The admin key in the Authorization header is not "
+                         "valid for this deployment", 401) from None
+    except AuthenticationError as e:
+        raise BadRequest("Unauthenticated", f"Could not authenticate: {e}", 401) from None

@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from syncline.errors import SynclineError
+from syncline.errors import AuthenticationError, SynclineError
+from syncline.functions import UserIdentity
 from syncline.functions.http_router import HttpRouter, find_router
 from syncline.functions.http_types import MAX_HTTP_BODY_SIZE, HttpResult
 from syncline.functions.http_types import Request as HttpRequest
@@ -57,6 +58,23 @@ def _response(result: HttpResult) -> Response:
     return plain
 
 
+async def _caller(deployment: Deployment,
+                  request: Request) -> tuple[UserIdentity | None, Exception | None]:
+    """The identity of a `Bearer` token (or an admin acting as a user), else anonymous.
+
+    The request runs either way, since a route may use the header for its own scheme;
+    a token that does not verify makes `ctx.auth.get_user_identity()` raise why.
+    """
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith(("bearer ", "convex ")):
+        return None, None
+    try:
+        credentials = await deployment.authenticator.from_header(header)
+    except AuthenticationError as e:
+        return None, AuthenticationError(f"Could not authenticate the request: {e}")
+    return credentials.identity, None
+
+
 def create_site_app(deployment: Deployment) -> Starlette:
     async def serve(request: Request) -> Response:
         path = request.url.path
@@ -76,8 +94,10 @@ def create_site_app(deployment: Deployment) -> Starlette:
         http_request = HttpRequest(
             request.method, str(request.url),
             [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw], body)
+        identity, auth_error = await _caller(deployment, request)
         result = await deployment.runner.run_http_action(
-            match.route.handler, http_request, label=match.route.label)
+            match.route.handler, http_request, label=match.route.label, identity=identity,
+            auth_error=auth_error)
         return _response(result)
 
     return Starlette(routes=[Route("/{path:path}", serve, methods=_METHODS)])

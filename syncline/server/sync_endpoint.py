@@ -42,7 +42,7 @@ class _Connection:
         self.engine = engine
         self.websocket = websocket
         self.outgoing: asyncio.Queue[str | None] = asyncio.Queue(MAX_QUEUED_FRAMES)
-        self.session = Session(send=self.send)
+        self.session = Session(send=self.send, close=self.fail)
         self.mutations: asyncio.Queue[MutationRequest] = asyncio.Queue()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.close_reason: str | None = None

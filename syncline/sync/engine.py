@@ -20,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from syncline.database import Database
 from syncline.database.write_log import LoggedCommit
-from syncline.functions import FunctionRunner, Outcome, UserIdentity, function_path
+from syncline.errors import AuthenticationError
+from syncline.functions import Credentials, FunctionRunner, Outcome, function_path
 from syncline.functions.references import InvalidFunctionPathError
 from syncline.sync import protocol
 from syncline.sync.protocol import (
@@ -40,12 +42,14 @@ from syncline.sync.query_cache import CachedQuery, QueryCache, args_key
 from syncline.sync.session import MutationLog, RememberedMutation, Session, Subscription
 from syncline.values import UNDEFINED
 
-AdminCheck = Any  # a callable (admin key) -> bool
+# Checks an Authenticate message's token: (token type, value, impersonated identity) ->
+# Credentials, raising AuthenticationError (the auth layer provides it).
+Authenticator = Callable[[str, str | None, dict[str, Any] | None], Awaitable[Credentials]]
 
 
 class SyncEngine:
     def __init__(self, runner: FunctionRunner, db: Database, *, dev: bool,
-                 check_admin_key: AdminCheck) -> None:
+                 authenticate: Authenticator) -> None:
         self.runner = runner
         self.db = db
         self.dev = dev
@@ -54,7 +58,7 @@ class SyncEngine:
         self.sessions: set[Session] = set()
         self.ts = db.visible_ts
         self.executions = 0  # query executions for subscriptions (tests count them)
-        self._check_admin_key = check_admin_key
+        self._authenticate = authenticate
         self._lock = asyncio.Lock()
         self._commits: list[LoggedCommit] = []
         self._commits_lock = threading.Lock()
@@ -196,6 +200,8 @@ class SyncEngine:
 
     async def disconnect(self, session: Session) -> None:
         session.closed = True
+        if session.expiry is not None:
+            session.expiry.cancel()
         async with self._lock:
             self.sessions.discard(session)
             for subscription in session.subscriptions.values():
@@ -236,15 +242,26 @@ class SyncEngine:
             self._flush(session)
 
     async def authenticate(self, session: Session, message: Authenticate) -> None:
+        """Switch the session's identity; its queries re-run as the new caller.
+
+        A token that fails verification gets an `AuthError` and the connection is closed,
+        as Convex does: the client reconnects with a fresh token and its query set.
+        """
+        _check_base_version("Authenticate", message.base_version, session.identity_version,
+                            "identity")
+        try:  # verification may fetch keys: outside the engine lock
+            credentials = await self._authenticate(
+                message.token_type, message.value, message.impersonating)
+        except AuthenticationError as e:
+            session.send(protocol.auth_error(str(e), session.identity_version, True))
+            session.close(f"AuthError: {e}")
+            return
         async with self._lock:
-            _check_base_version("Authenticate", message.base_version,
-                                session.identity_version, "identity")
-            identity, admin, error = self._identity_for(message)
-            if error is not None:
-                session.send(protocol.auth_error(error, message.base_version, True))
+            if session.closed:
                 return
-            session.identity, session.admin = identity, admin
+            session.identity, session.admin = credentials.identity, credentials.admin
             session.identity_version = message.base_version + 1
+            self._watch_expiry(session, credentials.expires_at)
             for subscription in session.subscriptions.values():
                 if subscription.entry is not None:
                     self.cache.unsubscribe(subscription.entry, subscription)
@@ -253,20 +270,30 @@ class SyncEngine:
                                    for s in session.subscriptions.values()))
             self._flush(session)
 
-    def _identity_for(
-        self, message: Authenticate,
-    ) -> tuple[UserIdentity | None, bool, str | None]:
-        if message.token_type == "None":
-            return None, False, None
-        if message.token_type == "Admin":
-            if not self._check_admin_key(message.value or ""):
-                return None, False, "The admin key is not valid for this deployment"
-            identity = UserIdentity(message.impersonating) if message.impersonating else None
-            return identity, True, None
-        return None, False, (
-            "User tokens cannot be verified yet: this deployment has no auth providers "
-            "configured"
-        )
+    def _watch_expiry(self, session: Session, expires_at: float | None) -> None:
+        """When the user token expires, say so (`authUpdateAttempted: false`) and close.
+
+        The official clients refresh tokens before they expire, so this only catches a
+        client that stopped refreshing; it must not keep acting as that user.
+        """
+        if session.expiry is not None:
+            session.expiry.cancel()
+            session.expiry = None
+        if expires_at is None:
+            return
+        version = session.identity_version
+
+        def expire() -> None:
+            session.expiry = None
+            if session.closed or session.identity_version != version:
+                return
+            session.send(protocol.auth_error(
+                "The authentication token expired; the client must authenticate again with "
+                "a fresh token", version, False))
+            session.close("AuthError: the authentication token expired")
+
+        delay = max(0.0, expires_at - time.time())
+        session.expiry = asyncio.get_running_loop().call_later(delay, expire)
 
     async def mutation(self, session: Session, message: MutationRequest) -> None:
         """Run (or recall) one mutation; the caller runs a session's mutations in order."""

@@ -100,6 +100,12 @@ async def test_internal_queries_need_admin_authentication(dev_server):
                                   "value": "not-a-jwt", "baseVersion": 0}))
         error = await receive(ws, "AuthError")
         assert error["authUpdateAttempted"] is True and error["baseVersion"] == 0
+        assert "no auth providers" in error["error"]
+        # As in Convex, the connection ends after an AuthError; the client reconnects.
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 10)
+    async with websockets.connect(ws_url(dev_server)) as ws:
+        await ws.send(connect_message("auth-1"))
         await ws.send(json.dumps({"type": "Authenticate", "tokenType": "Admin",
                                   "value": dev_server.admin_key, "baseVersion": 0,
                                   "impersonating": {"subject": "ada", "issuer": "x"}}))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -179,6 +180,64 @@ async def test_identity_keys_only_queries_that_read_auth(deployment):
     assert values(ada_sent)[2] == 0 and values(bob_sent)[2] == 0
     assert engine.executions == 3  # whoami twice (per identity), count once (shared)
     assert ada_sent[-1]["endVersion"]["identity"] == 1
+
+
+async def test_an_anonymous_result_of_an_auth_reading_query_is_never_shared(deployment):
+    """Anonymous callers have an identity key of their own, not the shared one: otherwise
+    a user would be served the anonymous result (or the reverse)."""
+    engine = deployment.sync
+    anon, anon_sent = session(engine, "anon")
+    await engine.modify_query_set(anon, add(1, "messages:whoami", {}, 0))
+    assert values(anon_sent) == {1: None}
+    ada, ada_sent = session(engine, "ada")
+    await engine.authenticate(ada, Authenticate(
+        "Admin", deployment.admin_keys.admin_key(), 0, {"subject": "ada", "issuer": "t"}))
+    await engine.modify_query_set(ada, add(1, "messages:whoami", {}, 0))
+    assert values(ada_sent) == {1: "ada"}
+    # And signing out gets the anonymous result, not ada's.
+    await engine.authenticate(ada, Authenticate("None", None, 1))
+    assert values(ada_sent[-1:]) == {1: None}
+
+
+def closable_session(engine, name):
+    sent: list[dict] = []
+    closed: list[str] = []
+    s = Session(send=sent.append, close=closed.append, session_id=name)
+    engine.connect(s)
+    return s, sent, closed
+
+
+async def test_rejected_credentials_get_auth_error_and_close(deployment):
+    engine = deployment.sync
+    s, sent, closed = closable_session(engine, "bad")
+    await engine.modify_query_set(s, add(1, "messages:whoami", {}, 0))
+    await engine.authenticate(s, Authenticate("Admin", "not-the-key", 0))
+    assert sent[-1] == {"type": "AuthError", "error": "The admin key is not valid for this "
+                        "deployment", "baseVersion": 0, "authUpdateAttempted": True}
+    assert closed and s.identity is None and s.identity_version == 0
+
+
+async def test_an_expiring_token_ends_the_session_when_it_expires(deployment):
+    from syncline.functions import Credentials, UserIdentity
+
+    async def short_lived(token_type, value, impersonating):
+        identity = UserIdentity({"subject": value, "issuer": "t"})
+        return Credentials(identity, expires_at=time.time() + 0.3)
+
+    engine = deployment.sync
+    engine._authenticate = short_lived
+    s, sent, closed = closable_session(engine, "expiring")
+    await engine.authenticate(s, Authenticate("User", "ada", 0))
+    await engine.modify_query_set(s, add(1, "messages:whoami", {}, 0))
+    assert values(sent) == {1: "ada"} and not closed
+    # A refreshed token replaces the timer: the first expiry no longer applies.
+    await engine.authenticate(s, Authenticate("User", "ada", 1))
+    await asyncio.sleep(0.15)
+    assert not closed
+    await asyncio.sleep(0.5)
+    assert sent[-1]["type"] == "AuthError" and sent[-1]["authUpdateAttempted"] is False
+    assert sent[-1]["baseVersion"] == 2 and "expired" in sent[-1]["error"]
+    assert closed
 
 
 async def test_bad_versions_and_unknown_queries(deployment):
