@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,9 @@ def resolve_target(directory: Path, url: str | None, admin_key: str | None) -> T
     return Target(url.rstrip("/"), admin_key)
 
 
-def call_function(target: Target, function: str, args_json: str) -> CallResult:
+def call_function(target: Target, function: str, args_json: str,
+                  identity_json: str | None = None) -> CallResult:
+    """Call any function with the admin key, optionally acting as a user identity."""
     try:
         args = orjson.loads(args_json)
     except orjson.JSONDecodeError as e:
@@ -59,6 +62,11 @@ def call_function(target: Target, function: str, args_json: str) -> CallResult:
     headers = {"Content-Type": "application/json"}
     if target.admin_key:
         headers["Authorization"] = f"Convex {target.admin_key}"
+    if identity_json is not None:
+        if not target.admin_key:
+            raise ClientError("--identity needs the admin key: pass --admin-key or set "
+                              "SYNCLINE_ADMIN_KEY")
+        headers["Authorization"] += ":" + _encoded_identity(identity_json)
     body = {"path": function, "args": args, "format": "json"}
     try:
         response = httpx.post(f"{target.url}/api/function", content=orjson.dumps(body),
@@ -75,6 +83,18 @@ def call_function(target: Target, function: str, args_json: str) -> CallResult:
         data.get("status") == "success", data.get("value"), data.get("errorMessage", ""),
         data.get("errorData"), list(data.get("logLines", [])),
     )
+
+
+def _encoded_identity(identity_json: str) -> str:
+    """The identity to act as, in the `Convex <key>:<base64 JSON>` form clients send."""
+    try:
+        identity = orjson.loads(identity_json)
+    except orjson.JSONDecodeError as e:
+        raise ClientError(f"--identity must be a JSON object, e.g. "
+                          f"'{{\"subject\": \"user-1\", \"name\": \"Ada\"}}': {e}") from None
+    if not isinstance(identity, dict):
+        raise ClientError("--identity must be a JSON object, e.g. '{\"subject\": \"user-1\"}'")
+    return base64.b64encode(orjson.dumps(identity)).decode()
 
 
 def admin_request(

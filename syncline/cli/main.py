@@ -79,15 +79,18 @@ def serve(**options: object) -> None:
               help="Admin key (default: the one recorded in DIR/.syncline).")
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
               default=".", show_default=True, help="The app folder of the running deployment.")
+@click.option("--identity", default=None, metavar="JSON",
+              help='Act as this user, e.g. \'{"subject": "user-1", "name": "Ada"}\': '
+                   "ctx.auth.get_user_identity() returns it.")
 def run(function: str, args: str, url: str | None, admin_key: str | None,
-        directory: Path) -> None:
+        directory: Path, identity: str | None) -> None:
     """Call FUNCTION (e.g. messages:send) with ARGS (a JSON object) on the running deployment.
 
     Internal functions work too: the call is made with the admin key.
     """
     try:
         target = client.resolve_target(directory, url, admin_key)
-        result = client.call_function(target, function, args)
+        result = client.call_function(target, function, args, identity)
     except client.ClientError as e:
         raise click.ClickException(str(e)) from None
     for line in result.log_lines:
@@ -99,6 +102,24 @@ def run(function: str, args: str, url: str | None, admin_key: str | None,
         if result.error_data is not None:
             console.print_json(result.error_data)
         sys.exit(1)
+
+
+@main.command("admin-key")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The deployment's data folder (default: DIRECTORY/.syncline).")
+def admin_key_command(directory: Path, data_dir: Path | None) -> None:
+    """Print the admin key of the deployment whose data is in DIRECTORY/.syncline.
+
+    The key is derived from the deployment's instance secret (created on first use), so
+    it is the same on every start; delete the secret to revoke every key.
+    """
+    from syncline.auth import AdminKeys
+    from syncline.server.deployment import DEFAULT_INSTANCE_NAME
+
+    folder = data_dir or directory / ".syncline"
+    console.out.print(AdminKeys.for_data_dir(folder, DEFAULT_INSTANCE_NAME).admin_key(),
+                      highlight=False, soft_wrap=True)
 
 
 main.add_command(scheduled)

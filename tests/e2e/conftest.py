@@ -114,7 +114,8 @@ def prod_server(tmp_path_factory) -> Iterator[Server]:
 JS_DIR = Path(__file__).resolve().parent.parent / "js"
 
 
-def run_node_script(server: Server, script: str, *args: str, timeout: float = 120) -> str:
+def run_node_script(server: Server, script: str, *args: str, timeout: float = 120,
+                    env: dict[str, str] | None = None) -> str:
     """Run a tests/js script against `server` (SYNCLINE_URL, SYNCLINE_ADMIN_KEY); fail with
     its output and the server log unless it exits 0. Returns its stdout."""
     node = shutil.which("node")
@@ -122,7 +123,8 @@ def run_node_script(server: Server, script: str, *args: str, timeout: float = 12
         pytest.fail("`node` is not on PATH: Node.js 18+ is needed to run tests/js")
     if not (JS_DIR / "node_modules" / "convex" / "package.json").is_file():
         pytest.fail("tests/js/node_modules is missing: run `npm ci --prefix tests/js` first")
-    env = {**os.environ, "SYNCLINE_URL": server.url, "SYNCLINE_ADMIN_KEY": server.admin_key}
+    env = {**os.environ, "SYNCLINE_URL": server.url, "SYNCLINE_ADMIN_KEY": server.admin_key,
+           **(env or {})}
     try:
         result = subprocess.run([node, str(JS_DIR / script), *args], cwd=JS_DIR, env=env,
                                 capture_output=True, text=True, timeout=timeout)
