@@ -23,7 +23,7 @@ import orjson
 from jwt import PyJWK
 from jwt.exceptions import PyJWKError
 
-from syncline.auth.providers import AuthProvider, OidcProvider
+from syncline.auth.providers import AuthConfigError, AuthProvider, OidcProvider
 from syncline.errors import SynclineError
 
 FETCH_TIMEOUT_S = 10.0
@@ -49,6 +49,17 @@ class ProviderKeys:
         self._inflight: asyncio.Task[None] | None = None
         self._last_error: str | None = None
         self.fetches = 0
+        jwks = getattr(provider, "jwks", "")
+        if jwks.startswith("data:"):  # inline keys: read (and checked) once, never fetched
+            try:
+                self._keys = parse_jwks(decode_data_uri(jwks), where=self._describe())
+            except KeyFetchError as e:
+                raise AuthConfigError(f"convex/auth_config.py: provider {provider.issuer!r}: "
+                                      f"{e}") from None
+            if not self._keys:
+                raise AuthConfigError(f"convex/auth_config.py: provider {provider.issuer!r}: "
+                                      "the jwks data: URI holds no RSA or EC signing key")
+            self._fetched_at = float("inf")  # never stale
 
     async def key(self, kid: str | None, algorithm: str) -> PyJWK | None:
         """The key for `kid` and `algorithm`, or None if the provider has no such key."""
@@ -57,7 +68,7 @@ class ProviderKeys:
             if self._last_error is not None and now - self._fetched_at < self._refresh_interval:
                 raise KeyFetchError(self._last_error)  # the provider failed just now
             await self._refresh()
-        elif now - self._fetched_at >= self._ttl:
+        elif now - self._fetched_at >= self._ttl:  # (inline keys never are)
             with contextlib.suppress(KeyFetchError):  # cached keys stay good meanwhile
                 await self._refresh()
         found = self._find(kid, algorithm)

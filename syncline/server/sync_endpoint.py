@@ -17,6 +17,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from syncline.functions import Credentials
 from syncline.sync import protocol
 from syncline.sync.engine import SyncEngine
 from syncline.sync.protocol import (
@@ -43,7 +44,9 @@ class _Connection:
         self.websocket = websocket
         self.outgoing: asyncio.Queue[str | None] = asyncio.Queue(MAX_QUEUED_FRAMES)
         self.session = Session(send=self.send, close=self.fail)
-        self.mutations: asyncio.Queue[MutationRequest] = asyncio.Queue()
+        # Each with who the session was when it arrived (a later Authenticate must not
+        # change the identity of a mutation already sent).
+        self.mutations: asyncio.Queue[tuple[MutationRequest, Credentials]] = asyncio.Queue()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.close_reason: str | None = None
         self.close_code = 1000
@@ -130,7 +133,8 @@ class _Connection:
         elif isinstance(message, MutationRequest):
             if self.mutation_task is None:  # started on first use: most clients mostly read
                 self.mutation_task = asyncio.create_task(self._run_mutations())
-            self.mutations.put_nowait(message)
+            self.mutations.put_nowait(
+                (message, Credentials(self.session.identity, self.session.admin)))
         elif isinstance(message, ActionRequest):
             task = asyncio.create_task(self.engine.action(self.session, message))
             self.tasks.add(task)
@@ -142,9 +146,9 @@ class _Connection:
 
     async def _run_mutations(self) -> None:
         while True:
-            message = await self.mutations.get()
+            message, caller = await self.mutations.get()
             try:
-                await self.engine.mutation(self.session, message)
+                await self.engine.mutation(self.session, message, caller)
             except Exception as e:
                 _log.exception("mutation over sync failed")
                 self.fail(f"Internal server error: {type(e).__name__}", fatal=True)

@@ -295,14 +295,21 @@ class SyncEngine:
         delay = max(0.0, expires_at - time.time())
         session.expiry = asyncio.get_running_loop().call_later(delay, expire)
 
-    async def mutation(self, session: Session, message: MutationRequest) -> None:
-        """Run (or recall) one mutation; the caller runs a session's mutations in order."""
+    async def mutation(self, session: Session, message: MutationRequest,
+                       caller: Credentials | None = None) -> None:
+        """Run (or recall) one mutation; the caller runs a session's mutations in order.
+
+        `caller` is who the session was when the request arrived (default: who it is
+        now): a mutation queued behind others runs as the identity it was sent with.
+        """
+        if caller is None:
+            caller = Credentials(session.identity, session.admin)
         # The official clients resolve a mutation at the first transition past its commit
         # that arrives *after* its response, so this session's transitions are held until
         # the response is out: response first, then the transition that shows the writes.
         session.mutation_in_flight = True
         try:
-            remembered = await self._run_once(session.session_id, message, session)
+            remembered = await self._run_once(session.session_id, message, caller)
             if remembered.ts is not None:
                 await self._reach(remembered.ts)
             if not session.closed:
@@ -317,7 +324,7 @@ class SyncEngine:
             self._flush(session, force=True)
 
     async def _run_once(self, session_id: str, message: MutationRequest,
-                        session: Session) -> RememberedMutation:
+                        caller: Credentials) -> RememberedMutation:
         """The mutation's response, running it only if this (session, request) never ran.
 
         A re-sent request that arrives while the first copy is still running (the client
@@ -330,16 +337,16 @@ class SyncEngine:
         key = (session_id, message.request_id)
         running = self._running_mutations.get(key)
         if running is None:
-            running = asyncio.ensure_future(self._execute_mutation(session_id, message, session))
+            running = asyncio.ensure_future(self._execute_mutation(session_id, message, caller))
             self._running_mutations[key] = running
             running.add_done_callback(lambda _: self._running_mutations.pop(key, None))
         return await asyncio.shield(running)
 
     async def _execute_mutation(self, session_id: str, message: MutationRequest,
-                                session: Session) -> RememberedMutation:
+                                caller: Credentials) -> RememberedMutation:
         outcome = await self.runner.run(
             message.udf_path, message.args, expected_kind="mutation",
-            identity=session.identity, admin=session.admin)
+            identity=caller.identity, admin=caller.admin)
         remembered = RememberedMutation(self._mutation_response(message, outcome),
                                         outcome.commit_ts if outcome.ok else None)
         self.mutations.remember(session_id, message.request_id, remembered)

@@ -44,6 +44,10 @@ async def test_no_auth_config_means_no_providers(deployment):
      " 'algorithm': 'HS256'}]\n", "`algorithm` must be one of RS256, ES256"),
     ("providers = [{'domain': 'https://a', 'applicationID': 'x', 'secret': 1}]\n",
      "unknown key(s) 'secret'"),
+    ("providers = [{'type': 'customJwt', 'issuer': 'https://a', 'algorithm': 'RS256',"
+     " 'jwks': 'data:application/json,%7B%22keys%22%3A%5B%5D%7D'}]\n", "no RSA or EC"),
+    ("providers = [{'domain': None, 'application_id': 'x'}]\n",  # an unset env variable
+     "`domain` must be an http(s) URL"),
 ])
 async def test_an_invalid_auth_config_is_refused_and_the_last_good_one_kept(
         deployment, text, message):

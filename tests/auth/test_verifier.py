@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from syncline.auth.providers import CustomJwtProvider, OidcProvider
+from syncline.auth.providers import AuthConfigError, CustomJwtProvider, OidcProvider
 from syncline.auth.verifier import AuthenticationError, TokenVerifier, VerifiedToken
 from syncline.errors import SynclineError
 from tests.identity_provider import (
@@ -733,9 +733,14 @@ async def test_invalid_jwks_document(
 async def test_invalid_data_uri_jwks(
     idp: LocalIdentityProvider, make_verifier: MakeVerifier, clock: FakeClock
 ) -> None:
-    broken = jwks_data_uri({"keys": "not a list"})
-    verifier = make_verifier([custom(idp, algorithm="RS256", jwks=broken)])
-    await rejected(verifier, idp.mint(now=clock.now), r"(?i)could not (load|fetch)|jwks|key set")
+    """Inline keys are read when the verifier is made (at push time): a broken or empty
+    key set is a config error then, not a surprise for the first user."""
+    for broken, message in ((jwks_data_uri({"keys": "not a list"}), "not a JWKS document"),
+                            ("data:application/json,{oops", "does not hold a JSON key set"),
+                            (jwks_data_uri({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}),
+                             "no RSA or EC signing key")):
+        with pytest.raises(AuthConfigError, match=message):
+            make_verifier([custom(idp, algorithm="RS256", jwks=broken)])
 
 
 # -- several providers ----------------------------------------------------------------
