@@ -78,6 +78,10 @@ class ProviderKeys:
             found = self._find(kid, algorithm)
         return found
 
+    def publishes(self, key: PyJWK) -> bool:
+        """Whether `key` is still in the provider's current key set."""
+        return any(k is key for k in self._keys or ())
+
     def _find(self, kid: str | None, algorithm: str) -> PyJWK | None:
         usable = [k for k in self._keys or () if k.algorithm_name == algorithm]
         if kid is None:

@@ -11,13 +11,17 @@ clock, with PyJWT doing the signature.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import jwt
+import orjson
 from jwt.exceptions import InvalidSignatureError, PyJWTError
 
 from syncline.auth.claims import identity_from_claims
@@ -29,6 +33,7 @@ from syncline.functions import UserIdentity
 DEFAULT_LEEWAY_S = 10.0
 DEFAULT_REFRESH_INTERVAL_S = 10.0
 DEFAULT_CACHE_TTL_S = 3600.0
+MAX_VERIFIED_TOKENS = 10_000  # verified tokens remembered, so a repeated one costs a lookup
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,12 @@ class TokenVerifier:
         self._providers = tuple(providers)
         self._clock = clock
         self._leeway = leeway_s
+        # The HTTP clients send the same token with every call: remember verified tokens
+        # (exact strings) until they expire, instead of checking the signature again.
+        # Each with the provider and key that verified it: a key the provider stops
+        # publishing (rotated out, perhaps compromised) takes its tokens with it.
+        self._verified: OrderedDict[str, tuple[VerifiedToken, AuthProvider, Any]] = (
+            OrderedDict())
         self._keys = {
             provider: ProviderKeys(provider, clock=clock, cache_ttl_s=cache_ttl_s,
                                    refresh_interval_s=refresh_interval_s, http=http)
@@ -75,6 +86,22 @@ class TokenVerifier:
         """Nothing is held open between fetches; here for symmetry with other services."""
 
     async def verify(self, token: str) -> VerifiedToken:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            # It passed every check once; only its expiry and its key can have changed.
+            verified, provider, key = remembered
+            if (self._clock() <= verified.expires_at + self._leeway
+                    and self._keys[provider].publishes(key)):
+                self._verified.move_to_end(token)
+                return verified
+            del self._verified[token]
+        verified, provider, key = await self._verify(token)
+        self._verified[token] = (verified, provider, key)
+        if len(self._verified) > MAX_VERIFIED_TOKENS:
+            self._verified.popitem(last=False)
+        return verified
+
+    async def _verify(self, token: str) -> tuple[VerifiedToken, AuthProvider, Any]:
         if not self._providers:
             raise AuthenticationError(
                 "This deployment has no auth providers configured, so it cannot verify "
@@ -83,8 +110,8 @@ class TokenVerifier:
         issuer = unverified.get("iss")
         if not isinstance(issuer, str):
             raise AuthenticationError("The token has no `iss` (issuer) claim")
-        provider = self._provider_for(issuer, unverified.get("aud"))
         algorithm = header.get("alg")
+        provider = self._provider_for(issuer, unverified.get("aud"), algorithm)
         expected = (provider.algorithm,) if isinstance(provider, CustomJwtProvider) else ALGORITHMS
         if algorithm not in expected:
             raise AuthenticationError(
@@ -109,9 +136,12 @@ class TokenVerifier:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise AuthenticationError("The token has no `sub` (subject) claim")
-        return VerifiedToken(identity_from_claims(claims), float(claims["exp"]))
+        return VerifiedToken(identity_from_claims(claims), float(claims["exp"])), provider, key
 
-    def _provider_for(self, issuer: str, audience: Any) -> AuthProvider:
+    def _provider_for(self, issuer: str, audience: Any, algorithm: Any) -> AuthProvider:
+        """The first provider for this issuer whose application id matches the audience
+        (and, for a custom JWT provider, whose algorithm is the token's, so one issuer can
+        be configured once per algorithm)."""
         same_issuer = [p for p in self._providers if p.issuer == issuer]
         if not same_issuer:
             configured = ", ".join(repr(p.issuer) for p in self._providers)
@@ -120,13 +150,17 @@ class TokenVerifier:
                 f"(configured: {configured}); `iss` must match a provider's domain or issuer "
                 "exactly")
         audiences = audience if isinstance(audience, list) else [audience]
-        for provider in same_issuer:
-            if provider.application_id is None or provider.application_id in audiences:
+        for_audience = [p for p in same_issuer
+                        if p.application_id is None or p.application_id in audiences]
+        if not for_audience:
+            expected = ", ".join(repr(p.application_id) for p in same_issuer)
+            raise AuthenticationError(
+                f"The token's audience {audience!r} does not match the application id of "
+                f"issuer {issuer!r} (expected {expected})")
+        for provider in for_audience:
+            if not isinstance(provider, CustomJwtProvider) or provider.algorithm == algorithm:
                 return provider
-        expected = ", ".join(repr(p.application_id) for p in same_issuer)
-        raise AuthenticationError(
-            f"The token's audience {audience!r} does not match the application id of issuer "
-            f"{issuer!r} (expected {expected})")
+        return for_audience[0]  # its algorithm check below says what is wrong
 
     def _check_times(self, claims: dict[str, Any]) -> None:
         now, leeway = self._clock(), self._leeway
@@ -150,17 +184,31 @@ class TokenVerifier:
 
 
 def _unverified_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims, read without any check, to pick the provider and key.
+
+    Decoded here rather than with PyJWT (whose per-character validation made three
+    parses cost more than the signature check): PyJWT parses the token again, strictly,
+    when it verifies the signature.
+    """
     if not isinstance(token, str) or token.count(".") != 2:
         raise AuthenticationError("The token is not a JWT (three base64url parts separated "
                                   "by dots)")
+    header_part, payload_part, _ = token.split(".")
     try:
-        header = jwt.get_unverified_header(token)
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except PyJWTError as e:
-        raise AuthenticationError(f"The token is not a valid JWT: {e}") from None
+        header = orjson.loads(_b64url(header_part))
+        claims = orjson.loads(_b64url(payload_part))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise AuthenticationError("The token is not a valid JWT: its header or payload is "
+                                  "not base64url-encoded JSON") from None
+    if not isinstance(header, dict):
+        raise AuthenticationError("The token is not a valid JWT: its header is not a JSON object")
     if not isinstance(claims, dict):
-        raise AuthenticationError("The token's payload is not a JSON object")
+        raise AuthenticationError("The token is not a valid JWT: its payload is not a JSON object")
     return header, claims
+
+
+def _b64url(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 def _verified_claims(token: str, key: Any, algorithm: str,
@@ -176,5 +224,5 @@ def _verified_claims(token: str, key: Any, algorithm: str,
     except InvalidSignatureError:
         raise AuthenticationError("The token's signature is not valid") from None
     except PyJWTError as e:
-        raise AuthenticationError(f"The token is not valid: {e}") from None
+        raise AuthenticationError(f"The token is not a valid JWT: {e}") from None
 

@@ -796,3 +796,18 @@ async def test_two_identity_providers(make_verifier: MakeVerifier, clock: FakeCl
         # ...and with the first's kid, the signature does not verify.
         impostor = second.mint(iss=first.issuer, kid=first.kid("RS256"), now=clock.now)
         await rejected(verifier, impostor, r"(?i)signature")
+
+
+async def test_a_verified_token_is_remembered_until_it_expires(
+    idp: LocalIdentityProvider, make_verifier: MakeVerifier, clock: FakeClock
+) -> None:
+    """Clients send the same token with every call: a repeat is answered from memory
+    (the same object), but never past its expiry."""
+    verifier = make_verifier([oidc(idp)], leeway_s=10)
+    token = idp.mint(now=clock.now, lifetime_s=60)
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) is first
+    clock.advance(60 + 10)
+    assert await verifier.verify(token) is first  # at the edge of the leeway
+    clock.advance(1)
+    await rejected(verifier, token, r"(?i)expired")
