@@ -23,7 +23,12 @@ import websockets
 from convex import ConvexClient, ConvexError
 
 from tests.e2e.conftest import Server, copy_app, run_node_script, start_server
-from tests.identity_provider import DEFAULT_AUDIENCE, LocalIdentityProvider, new_private_key
+from tests.identity_provider import (
+    DEFAULT_AUDIENCE,
+    LocalIdentityProvider,
+    new_private_key,
+    tamper,
+)
 
 
 def write_auth_config(app: Path, idp: LocalIdentityProvider) -> None:
@@ -73,11 +78,15 @@ def test_http_bearer_token_identity(server, idp):
     assert server.run("query", "users:me")["value"] is None  # no header: anonymous
 
 
-@pytest.mark.parametrize("case", ["expired", "wrong_issuer", "wrong_audience", "alg_none",
-                                  "hs256_confusion", "foreign_key", "not_a_jwt"])
+@pytest.mark.parametrize("case", ["expired", "not_yet_valid", "wrong_issuer", "wrong_audience",
+                                  "alg_none", "hs256_confusion", "tampered", "foreign_key",
+                                  "unknown_kid", "not_a_jwt"])
 def test_http_rejects_bad_tokens_without_running_the_function(server, idp, case):
     tokens = {
         "expired": lambda: idp.mint(subject="eve", now=time.time() - 7200, lifetime_s=3600),
+        "not_yet_valid": lambda: idp.mint(subject="eve", nbf=int(time.time()) + 600),
+        "tampered": lambda: tamper(idp.mint(subject="eve"), sub="admin"),
+        "unknown_kid": lambda: idp.mint(subject="eve", kid="never-published"),
         "wrong_issuer": lambda: idp.mint(subject="eve", iss="https://evil.example.com"),
         "wrong_audience": lambda: idp.mint(subject="eve", audience="another-app"),
         "alg_none": lambda: idp.mint_unsigned(subject="eve"),
