@@ -13,14 +13,7 @@ import assert from "node:assert/strict";
 import WebSocket from "ws";
 import { ConvexClient, ConvexHttpClient } from "convex/browser";
 import { anyApi } from "convex/server";
-
-function requireEnv(name) {
-  const value = process.env[name];
-  if (!value) {
-    throw new Error(`${name} is not set`);
-  }
-  return value;
-}
+import { requireEnv } from "./env.mjs";
 
 const url = requireEnv("SYNCLINE_URL");
 const tokenUrl = requireEnv("TOKEN_URL");

@@ -11,16 +11,9 @@ import assert from "node:assert/strict";
 import { ConvexHttpClient } from "convex/browser";
 import { anyApi } from "convex/server";
 import { ConvexError } from "convex/values";
+import { requireEnv } from "./env.mjs";
 
 const REQUEST_ID = /\[Request ID: [^\]\s]+\]$/;
-
-function requireEnv(name) {
-  const value = process.env[name];
-  if (!value) {
-    throw new Error(`${name} is not set`);
-  }
-  return value;
-}
 
 const url = requireEnv("SYNCLINE_URL");
 const adminKey = requireEnv("SYNCLINE_ADMIN_KEY");

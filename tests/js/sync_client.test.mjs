@@ -17,14 +17,7 @@ import WebSocket from "ws";
 import { ConvexClient, ConvexHttpClient } from "convex/browser";
 import { anyApi } from "convex/server";
 import { ConvexError } from "convex/values";
-
-function requireEnv(name) {
-  const value = process.env[name];
-  if (!value) {
-    throw new Error(`${name} is not set`);
-  }
-  return value;
-}
+import { requireEnv } from "./env.mjs";
 
 const url = requireEnv("SYNCLINE_URL");
 requireEnv("SYNCLINE_ADMIN_KEY");
