@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from syncline.errors import InvalidIdError, InvalidValueError
 from syncline.storage.interface import Catalog, IndexRecord, TableRecord
@@ -176,11 +176,36 @@ def _table_info(record: TableRecord) -> TableInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchIndexInfo:
+    """A text or vector search index of one table (database/search/).
+
+    Its id names its key space in read sets, like an index id; it is given out when
+    the database opens or the schema changes, and never stored.
+    """
+
+    id: int
+    table_number: int
+    table_name: str
+    name: str
+    kind: Literal["text", "vector"]
+    field: str  # the search field or the vector field
+    filter_fields: tuple[str, ...]
+    dimensions: int = 0  # vector indexes only
+
+    @property
+    def signature(self) -> tuple[Any, ...]:
+        """What makes two definitions the same index (so its data can be kept)."""
+        return (self.table_name, self.name, self.kind, self.field, self.filter_fields,
+                self.dimensions)
+
+
+@dataclass(frozen=True, slots=True)
 class IndexCatalog:
     """The user indexes in force, by table name then index name. Immutable."""
 
     version: int
     by_table: dict[str, dict[str, IndexInfo]]
+    search_by_table: dict[str, dict[str, SearchIndexInfo]] = field(default_factory=dict)
 
     @classmethod
     def from_records(
@@ -196,6 +221,18 @@ class IndexCatalog:
                 record.id, record.table_number, table.name, record.name, record.fields, "user"
             )
         return cls(version, by_table)
+
+    def with_search(self, infos: list[SearchIndexInfo]) -> IndexCatalog:
+        by_table: dict[str, dict[str, SearchIndexInfo]] = {}
+        for info in infos:
+            by_table.setdefault(info.table_name, {})[info.name] = info
+        return IndexCatalog(self.version, self.by_table, by_table)
+
+    def search_indexes(self, table_name: str) -> tuple[SearchIndexInfo, ...]:
+        return tuple(self.search_by_table.get(table_name, {}).values())
+
+    def all_search_indexes(self) -> list[SearchIndexInfo]:
+        return [i for indexes in self.search_by_table.values() for i in indexes.values()]
 
     def user_indexes(self, table_name: str) -> tuple[IndexInfo, ...]:
         return tuple(self.by_table.get(table_name, {}).values())

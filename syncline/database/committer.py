@@ -43,6 +43,7 @@ class CommitRequest:
     documents: tuple[WrittenDocument, ...]
     build_record: Callable[[int], CommitRecord]
     table_numbers: set[int] = field(default_factory=set)
+    search_changes: tuple[Any, ...] = ()  # SearchChange (database/search/), for the indexer
 
 
 @dataclass(slots=True)
@@ -52,6 +53,7 @@ class _CommitJob:
     logged: LoggedCommit
     future: Future[int]
     table_numbers: set[int]
+    search_changes: tuple[Any, ...] = ()
 
 
 @dataclass(slots=True)
@@ -86,6 +88,8 @@ class Committer:
         self.schema_version = 0
         self._closed = False
         self._listeners: list[CommitListener] = []
+        # Hears every commit's search-index changes (even none) before other listeners.
+        self.search_listener: Callable[[int, tuple[Any, ...]], None] | None = None
         self._thread = threading.Thread(target=self._run, name="syncline-committer", daemon=True)
         self._thread.start()
 
@@ -116,7 +120,8 @@ class Committer:
             self._log.append(logged)
             record = request.build_record(ts)
             record.new_tables = self._unpersisted_tables(request.table_numbers)
-            self._enqueue(_CommitJob(ts, record, logged, future, request.table_numbers))
+            self._enqueue(_CommitJob(ts, record, logged, future, request.table_numbers,
+                                     request.search_changes))
         return future
 
     def run_exclusive(self, fn: Callable[[int], Any]) -> Future[Any]:
@@ -197,6 +202,11 @@ class Committer:
         # Listeners hear of a commit before its caller does, so whoever waits on a
         # commit can rely on every listener (e.g. subscription invalidation) having run.
         for job in batch:
+            if self.search_listener is not None:
+                try:
+                    self.search_listener(job.ts, job.search_changes)
+                except Exception:  # indexing trouble must not stop commits
+                    _log.exception("search indexing listener failed")
             for listener in self._listeners:
                 try:
                     listener(job.logged)
@@ -227,6 +237,8 @@ class Committer:
                 return
             self.schema_version += 1
             self.visible_ts = ts
+        if self.search_listener is not None:
+            self.search_listener(ts, ())  # searches at this timestamp need not wait
         job.future.set_result(result)
 
     def close(self) -> None:

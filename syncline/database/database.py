@@ -10,19 +10,21 @@ import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 
-from syncline.database.catalog import IndexCatalog, IndexInfo, TableRegistry
+from syncline.database.catalog import IndexCatalog, IndexInfo, SearchIndexInfo, TableRegistry
 from syncline.database.committer import CommitListener, Committer
 from syncline.database.index_range import index_key
+from syncline.database.search import SearchIndexes
 from syncline.database.transaction import Transaction
 from syncline.errors import SchemaError, ValidationError, WriteConflictError
 from syncline.schema import DatabaseSchema, schema_from_json
 from syncline.storage.interface import IndexChange, IndexEntry, IndexRecord, Persistence
 from syncline.storage.sqlite import Durability, SQLitePersistence
-from syncline.values import unpack
+from syncline.values import encode_id, unpack
 
 T = TypeVar("T")
 
@@ -63,6 +65,14 @@ class Database:
             persistence, catalog.max_ts, self.tables.mark_persisted, self.tables.unpersisted
         )
         self._closed = False
+        # Text and vector search indexes, kept next to the database file.
+        search_dir = (Path(os.fspath(path)).parent / "search"
+                      if path is not None and self._temp_dir is None else None)
+        self.search = SearchIndexes(search_dir)
+        self.committer.search_listener = self.search.on_commit
+        if self._schema is not None and _search_definitions(self._schema):
+            self.committer.run_exclusive(self._open_search).result()
+        self.search.start(self.committer.visible_ts)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -71,6 +81,7 @@ class Database:
             return
         self._closed = True
         self.committer.close()
+        self.search.close()
         self.persistence.close()
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
@@ -201,6 +212,58 @@ class Database:
 
         await asyncio.wrap_future(self.committer.run_exclusive(apply))
 
+    # -- search indexes (database/search/) --------------------------------------------------
+
+    def search_index(self, table: str, name: str) -> SearchIndexInfo | None:
+        """A search index of the schema in force."""
+        return self._indexes.search_by_table.get(table, {}).get(name)
+
+    async def vector_search(self, table: str, index: str,
+                            options: dict[str, Any]) -> list[dict[str, Any]]:
+        """`ctx.vector_search`: the nearest documents by cosine similarity (actions only)."""
+        from syncline.database.search.vector_query import vector_search
+
+        return await asyncio.to_thread(vector_search, self, table, index, options)
+
+    def _search_infos(self, schema: DatabaseSchema | None) -> list[SearchIndexInfo]:
+        infos = []
+        for table, kind, definition in _search_definitions(schema):
+            number = self.tables.get_or_create(table).number
+            if kind == "text":
+                infos.append(SearchIndexInfo(
+                    self.tables.allocate_index_id(), number, table, definition.name, "text",
+                    definition.search_field, tuple(definition.filter_fields)))
+            else:
+                infos.append(SearchIndexInfo(
+                    self.tables.allocate_index_id(), number, table, definition.name, "vector",
+                    definition.vector_field, tuple(definition.filter_fields),
+                    definition.dimensions))
+        return infos
+
+    def _search_documents(self, ts: int) -> Callable[[str], Iterator[tuple[str, dict[str, Any]]]]:
+        def documents(table: str) -> Iterator[tuple[str, dict[str, Any]]]:
+            info = self.tables.get(table)
+            if info is not None:
+                for _internal, data in self.persistence.documents_in_table(info.number, ts):
+                    doc = unpack(data)
+                    yield doc["_id"], doc
+        return documents
+
+    def _open_search(self, ts: int) -> None:
+        """At start-up (writer thread): reopen the saved search indexes and catch up."""
+        infos = self._search_infos(self._schema)
+
+        def changed_since(table: str, since: int) -> Iterator[tuple[str, dict[str, Any] | None]]:
+            info = self.tables.get(table)
+            if info is None:
+                return
+            for internal in self.persistence.changed_since(info.number, since):
+                data = self.persistence.get_document(info.number, internal, ts)
+                yield encode_id(info.number, internal), None if data is None else unpack(data)
+
+        self.search.reconcile(infos, ts, self._search_documents(ts), changed_since)
+        self._indexes = self._indexes.with_search(infos)
+
     def apply_schema_sync(self, schema: DatabaseSchema | None) -> None:
         if schema == self._schema:
             return
@@ -269,7 +332,20 @@ class Database:
             schema_json=orjson.dumps(schema.to_json()).decode() if schema is not None else None,
         ))
         self.tables.mark_persisted({t.number for t in new_tables})
+        infos = self._search_infos(schema)
+        self.search.reconcile(infos, ts, self._search_documents(ts))
         self._indexes = IndexCatalog.from_records(
             self._indexes.version + 1, kept + added_records, self.tables
-        )
+        ).with_search(infos)
         self._schema = schema
+
+
+def _search_definitions(schema: DatabaseSchema | None) -> list[tuple[str, str, Any]]:
+    """(table, "text" | "vector", definition) for every search index of the schema."""
+    if schema is None:
+        return []
+    out: list[tuple[str, str, Any]] = []
+    for table, definition in schema.tables.items():
+        out += [(table, "text", d) for d in definition.search_indexes]
+        out += [(table, "vector", d) for d in definition.vector_indexes]
+    return out

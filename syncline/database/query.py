@@ -90,6 +90,15 @@ class Query:
         self._range_fn = range_fn
         return self
 
+    def with_search_index(self, index_name: str, search_fn: Callable[[Any], Any]) -> Any:
+        """Full text search through a search index, in relevance order (docs/search.md)."""
+        from syncline.database.search.text_query import SearchQuery
+
+        if self._index_name is not None or self._order is not None or self._filters:
+            raise QueryError("with_search_index() must come first, right after db.query()")
+        self._consumed = True
+        return SearchQuery(self._tx, self._table, self._system, index_name, search_fn)
+
     def full_table_scan(self) -> Query:
         """Read the whole table in creation order (what a query without an index does)."""
         return self.with_index("by_creation_time")

@@ -19,11 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 from sortedcontainers import SortedDict
 
-from syncline.database.catalog import IndexCatalog, IndexInfo, TableInfo, is_system_table
+from syncline.database.catalog import (
+    IndexCatalog,
+    IndexInfo,
+    SearchIndexInfo,
+    TableInfo,
+    is_system_table,
+)
 from syncline.database.committer import CommitRequest
 from syncline.database.index_range import index_key
 from syncline.database.limits import TransactionUsage
 from syncline.database.read_set import ReadSet
+from syncline.database.search.indexes import SearchChange, search_change_keys
 from syncline.database.write_log import WrittenDocument
 from syncline.errors import (
     DocumentNotFoundError,
@@ -200,6 +207,43 @@ class Transaction:
             return None
         self.usage.scanned(len(data))
         return unpack(data)
+
+    # -- for search (database/search/) --------------------------------------------------
+
+    @property
+    def database(self) -> Database:
+        return self._db
+
+    def search_index(self, table: TableInfo, name: str) -> SearchIndexInfo | None:
+        return self._indexes.search_by_table.get(table.name, {}).get(name)
+
+    def written_documents(self, table: TableInfo) -> dict[str, dict[str, Any] | None]:
+        """This transaction's writes to `table`: id -> current version (None: deleted)."""
+        return {w.document_id: w.current for w in self._writes.values()
+                if w.table.number == table.number}
+
+    def read_document(self, table: TableInfo, document_id: str) -> dict[str, Any] | None:
+        _number, internal = decode_id(document_id)
+        return self._read_document(table, internal)
+
+    def peek_document(self, table: TableInfo, document_id: str) -> dict[str, Any] | None:
+        """The document at the snapshot, without entering the read set or the read limits:
+        a search rechecking candidates it may not return (see `note_read`)."""
+        started = perf_counter()
+        data = self._persistence.get_document(table.number, decode_id(document_id)[1],
+                                              self.snapshot_ts)
+        self.io_seconds += perf_counter() - started
+        return None if data is None else unpack(data)
+
+    def note_read(self, table: TableInfo, document_id: str, document: dict[str, Any]) -> None:
+        """Count a peeked document as read, now that it is returned."""
+        self.usage.range_read()
+        self.reads.add_point(table.by_id.id, decode_id(document_id)[1])
+        self.usage.scanned(len(pack(document)))
+
+    def table_documents(self, table: TableInfo) -> Iterator[dict[str, Any]]:
+        for _key, doc, _size in self.scan(table.by_creation_time, b"", None, False, 256):
+            yield doc
 
     def query(self, table: str, *, system: bool = False) -> Query:
         """A query of a user table, or (with `system=True`) of a system table."""
@@ -497,11 +541,18 @@ class Transaction:
         revisions: list[tuple[int, bytes, bytes | None]] = []
         entries: list[tuple[int, bytes, bytes | None]] = []
         tables: set[int] = set()
+        search_changes: list[SearchChange] = []
         for write in self._writes.values():
             if write.original is None and write.current is None:
                 continue  # inserted and deleted again: nothing happened
             i = len(documents)
             documents.append(WrittenDocument(write.table.name, write.document_id))
+            for info in self._indexes.search_indexes(write.table.name):
+                keys = search_change_keys(info, write.original, write.current)
+                if keys is None:
+                    continue  # nothing this index looks at changed
+                touched.extend((info.id, key, i) for key in keys)
+                search_changes.append(SearchChange(info.id, write.document_id, write.current))
             tables.add(write.table.number)
             revisions.append((write.table.number, write.internal_id, write.packed))
             for index in self.indexes_of(write.table):
@@ -535,6 +586,7 @@ class Transaction:
             documents=tuple(documents),
             build_record=build_record,
             table_numbers=tables,
+            search_changes=tuple(search_changes),
         )
 
     def has_writes(self) -> bool:

@@ -16,6 +16,9 @@ from syncline.database.read_set import FrozenReadSet
 # How many commits the log remembers at least. A transaction whose snapshot has
 # fallen out of the log gets a (retryable) conflict.
 DEFAULT_RETAINED_COMMITS = 20_000
+# ... and at most this many touched keys in all (a text-search-indexed document touches one
+# key per distinct word), so bulk writes cannot make the log hold gigabytes.
+DEFAULT_RETAINED_KEYS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,19 +45,27 @@ class Conflict:
 class WriteLog:
     """Not thread-safe by itself: the committer calls it under its lock."""
 
-    def __init__(self, horizon_ts: int, retained: int = DEFAULT_RETAINED_COMMITS) -> None:
+    def __init__(self, horizon_ts: int, retained: int = DEFAULT_RETAINED_COMMITS,
+                 retained_keys: int = DEFAULT_RETAINED_KEYS) -> None:
         self._commits: deque[LoggedCommit] = deque()
         self._horizon = horizon_ts  # commits at or before this ts are not in the log
         self._retained = retained
+        self._retained_keys = retained_keys
+        self._keys = 0
 
     def append(self, commit: LoggedCommit) -> None:
         self._commits.append(commit)
-        while len(self._commits) > self._retained:
-            self._horizon = self._commits.popleft().ts
+        self._keys += len(commit.touched)
+        while len(self._commits) > self._retained or (
+                self._keys > self._retained_keys and len(self._commits) > 1):
+            oldest = self._commits.popleft()
+            self._keys -= len(oldest.touched)
+            self._horizon = oldest.ts
 
     def remove(self, timestamps: set[int]) -> None:
         """Forget commits whose batch failed to persist; they never happened."""
         self._commits = deque(c for c in self._commits if c.ts not in timestamps)
+        self._keys = sum(len(c.touched) for c in self._commits)
 
     def find_conflict(self, read_set: FrozenReadSet, snapshot_ts: int) -> Conflict | None:
         """The newest commit after `snapshot_ts` that wrote into `read_set`, if any."""

@@ -337,6 +337,11 @@ class TableDefinition:
             raise SchemaError(
                 f"Duplicate index name {name!r}: index names must be unique per table"
             )
+        total = len(self._indexes) + len(self._search_indexes) + len(self._vector_indexes)
+        if total >= MAX_INDEXES_PER_TABLE:
+            raise SchemaError(
+                f"Cannot add index {name!r}: a table can have at most {MAX_INDEXES_PER_TABLE} "
+                "indexes, search and vector indexes included")
 
     def index(self, name: str, fields: Iterable[str]) -> TableDefinition:
         """Add a database index on `fields` (dotted paths allowed); returns this table."""

@@ -140,5 +140,10 @@ class Persistence(ABC):
         """
 
     @abstractmethod
+    def changed_since(self, table_number: int, ts: int) -> Iterator[bytes]:
+        """Internal ids of the table's documents with a revision after `ts`, so a saved
+        search index can catch up. Called only from the committer's writer thread."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release connections; the store must be reopenable afterwards."""

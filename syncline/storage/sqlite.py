@@ -342,6 +342,12 @@ class SQLitePersistence(Persistence):
         params = {"table": table_number, "lo": start, "hi": end, "ts": ts, "limit": limit}
         return self._reader().execute(sql, params).fetchall()
 
+    def changed_since(self, table_number: int, ts: int) -> Iterator[bytes]:
+        rows = self._writer.execute(
+            "SELECT DISTINCT internal_id FROM documents WHERE table_number = ? AND ts > ?",
+            (table_number, ts)).fetchall()
+        return iter([row[0] for row in rows])
+
     def documents_in_table(self, table_number: int, ts: int) -> Iterator[TableRow]:
         """Every live document of a table at `ts`, read on the writer connection in
         pages, so a schema push over a large table never holds it all in memory.
