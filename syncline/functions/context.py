@@ -223,6 +223,7 @@ class ActionCtx:
     def __init__(
         self, auth: Auth, run_query: RunFunction, run_mutation: RunFunction,
         run_action: RunFunction, scheduler: Any, storage: Any = None,
+        vector_search: Callable[..., Any] | None = None,
     ) -> None:
         self.auth = auth
         self.scheduler = scheduler
@@ -230,4 +231,5 @@ class ActionCtx:
         self.run_query = run_query
         self.run_mutation = run_mutation
         self.run_action = run_action
-        self.vector_search = _unavailable_call("ctx.vector_search", "vector indexes")
+        self.vector_search = vector_search or _unavailable_call("ctx.vector_search",
+                                                                "vector indexes")

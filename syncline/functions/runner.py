@@ -403,7 +403,8 @@ class FunctionRunner:
         ctx = ActionCtx(Auth(identity, auth_error), caller("query"), caller("mutation"),
                         caller("action"),
                         ActionScheduler(self.db, self.now_ms, scheduled_job),
-                        ActionStorage(self.files) if self.files is not None else None)
+                        ActionStorage(self.files) if self.files is not None else None,
+                        self.db.vector_search)
         attempt = self._execute(fn, path, ctx, args, None, deterministic=False,
                                 collector=collector)
         attempt.own_lines = [line for line in attempt.lines if id(line) not in nested]

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -135,3 +138,29 @@ def run_node_script(server: Server, script: str, *args: str, timeout: float = 12
         f"node exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n"
         f"{result.stderr}\nserver log:\n{server.output()[-5000:]}")
     return result.stdout
+
+
+def next_value(subscription: Any, until: Any = lambda value: True, timeout: float = 20) -> Any:
+    """The subscription's next value for which `until` holds (the PyPI client may repeat an
+    unchanged value after any transition), or a test failure after `timeout` seconds.
+
+    Call it only once the update is due: the PyPI client holds the GIL while it waits,
+    so nothing else in this process runs meanwhile."""
+    results: queue.Queue[Any] = queue.Queue()
+
+    def read() -> None:
+        try:
+            while not until(value := next(subscription)):
+                pass
+            results.put(("ok", value))
+        except BaseException as e:  # noqa: BLE001 - handed to the test thread
+            results.put(("error", e))
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        kind, value = results.get(timeout=timeout)
+    except queue.Empty:
+        pytest.fail(f"no matching subscription update within {timeout} s")
+    if kind == "error":
+        raise value
+    return value

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ import pytest
 import websockets
 from convex import ConvexClient, ConvexError
 
-from tests.e2e.conftest import Server, copy_app, run_node_script, start_server
+from tests.e2e.conftest import Server, copy_app, next_value, run_node_script, start_server
 from tests.identity_provider import (
     DEFAULT_AUDIENCE,
     LocalIdentityProvider,
@@ -153,29 +152,6 @@ def test_cli_run_acts_as_an_identity(server):
 
 
 # -- WebSocket: the PyPI client and the raw protocol ---------------------------------------
-
-
-def next_value(subscription: Any, until: Any = lambda value: True, timeout: float = 20) -> Any:
-    """The subscription's next value for which `until` holds (the PyPI client may repeat an
-    unchanged value after any transition), or a test failure after `timeout` seconds."""
-    results: queue.Queue[Any] = queue.Queue()
-
-    def read() -> None:
-        try:
-            while not until(value := next(subscription)):
-                pass
-            results.put(("ok", value))
-        except BaseException as e:  # noqa: BLE001 - handed to the test thread
-            results.put(("error", e))
-
-    threading.Thread(target=read, daemon=True).start()
-    try:
-        kind, value = results.get(timeout=timeout)
-    except queue.Empty:
-        pytest.fail(f"no matching subscription update within {timeout} s")
-    if kind == "error":
-        raise value
-    return value
 
 
 def test_pypi_client_set_auth_and_refresh_while_subscribed(server, idp):
