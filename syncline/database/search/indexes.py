@@ -203,9 +203,11 @@ class SearchIndexes:
         for document_id, document in documents:
             if document is None:
                 engine.remove(document_id)
-            else:
-                engine.upsert(document_id, field_value(document, info.field),
-                              vector_filter_values(info, document))
+        upserts = [(document_id, field_value(document, info.field),
+                    vector_filter_values(info, document))
+                   for document_id, document in documents if document is not None]
+        for start in range(0, len(upserts), REBUILD_BATCH):  # searches may run in between
+            engine.upsert_many(upserts[start:start + REBUILD_BATCH])
 
     # -- schema changes and start-up ---------------------------------------------------
 
