@@ -61,12 +61,34 @@ class QueryJournal:
         return orjson.dumps({"endCursor": self.end_cursor}).decode()
 
 
-class Query:
+class FirstAndUnique:
+    """`first()` and `unique()`, for any query with a `take(n)`."""
+
+    _table_name: str
+
+    async def take(self, n: int) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    async def first(self) -> dict[str, Any] | None:
+        rows = await self.take(1)
+        return rows[0] if rows else None
+
+    async def unique(self) -> dict[str, Any] | None:
+        rows = await self.take(2)
+        if len(rows) > 1:
+            raise QueryError(
+                f"unique() query returned more than one result from table "
+                f"{self._table_name!r}: [{rows[0]['_id']}, {rows[1]['_id']}, ...]"
+            )
+        return rows[0] if rows else None
+
+
+class Query(FirstAndUnique):
     """A query under construction; immutable-by-convention builder methods return self."""
 
     def __init__(self, tx: Transaction, table: str, *, system: bool = False) -> None:
         self._tx = tx
-        self._table = table
+        self._table = self._table_name = table
         self._system = system
         self._index_name: str | None = None
         self._range_fn: Callable[[IndexRangeBuilder], Any] | None = None
@@ -163,18 +185,6 @@ class Query:
                 break
         return out
 
-    async def first(self) -> dict[str, Any] | None:
-        rows = await self.take(1)
-        return rows[0] if rows else None
-
-    async def unique(self) -> dict[str, Any] | None:
-        rows = await self.take(2)
-        if len(rows) > 1:
-            raise QueryError(
-                f"unique() query returned more than one result from table {self._table!r}: "
-                f"[{rows[0]['_id']}, {rows[1]['_id']}, ...]"
-            )
-        return rows[0] if rows else None
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._iterate()

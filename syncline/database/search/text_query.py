@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from syncline.database.query import FirstAndUnique
 from syncline.database.search.text import (
     MAX_CANDIDATES,
     NO_PAYLOAD,
@@ -162,7 +163,7 @@ def documents(tx: Transaction, table: TableInfo, rows: list[Ranked],
         yield document
 
 
-class SearchQuery:
+class SearchQuery(FirstAndUnique):
     """`db.query(table).with_search_index(...)`: relevance order, then the terminals."""
 
     def __init__(self, tx: Transaction, table: str, system: bool, index_name: str,
@@ -175,6 +176,7 @@ class SearchQuery:
                              f"schema with define_table(...).search_index({index_name!r}, "
                              "search_field=...)")
         self._info = info
+        self._table_name = info.table_name
         self._search = build_search(info, fn)
         self._filters: list[Any] = []
         self._consumed = False
@@ -228,18 +230,6 @@ class SearchQuery:
             if len(out) >= count:
                 break
         return out
-
-    async def first(self) -> dict[str, Any] | None:
-        rows = await self.take(1)
-        return rows[0] if rows else None
-
-    async def unique(self) -> dict[str, Any] | None:
-        rows = await self.take(2)
-        if len(rows) > 1:
-            raise QueryError(f"unique() search returned more than one result from table "
-                             f"{self._info.table_name!r}: [{rows[0]['_id']}, "
-                             f"{rows[1]['_id']}, ...]")
-        return rows[0] if rows else None
 
     def __aiter__(self) -> Any:
         async def iterate() -> Any:
