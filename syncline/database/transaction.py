@@ -30,7 +30,7 @@ from syncline.database.committer import CommitRequest
 from syncline.database.index_range import index_key
 from syncline.database.limits import TransactionUsage
 from syncline.database.read_set import ReadSet
-from syncline.database.search.indexes import SearchChange, search_change_keys
+from syncline.database.search.indexes import SearchChange, search_change
 from syncline.database.write_log import WrittenDocument
 from syncline.errors import (
     DocumentNotFoundError,
@@ -548,11 +548,12 @@ class Transaction:
             i = len(documents)
             documents.append(WrittenDocument(write.table.name, write.document_id))
             for info in self._indexes.search_indexes(write.table.name):
-                keys = search_change_keys(info, write.original, write.current)
-                if keys is None:
+                change = search_change(info, write.document_id, write.original, write.current)
+                if change is None:
                     continue  # nothing this index looks at changed
+                keys, search_update = change
                 touched.extend((info.id, key, i) for key in keys)
-                search_changes.append(SearchChange(info.id, write.document_id, write.current))
+                search_changes.append(search_update)
             tables.add(write.table.number)
             revisions.append((write.table.number, write.internal_id, write.packed))
             for index in self.indexes_of(write.table):

@@ -50,17 +50,18 @@ class SearchChange:
     index_id: int
     document_id: str
     document: dict[str, Any] | None  # the new version; None when deleted
+    tokens: list[str] | None = None  # its search field's tokens (text indexes)
 
 
 def vector_filter_values(info: SearchIndexInfo, document: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(field_value(document, f) for f in info.filter_fields)
 
 
-def search_change_keys(info: SearchIndexInfo, old: dict[str, Any] | None,
-                       new: dict[str, Any] | None) -> list[bytes] | None:
-    """The read-set keys a write to a document touches in a search index (text indexes;
-    vector searches run in actions and keep no read sets), or None if nothing the index
-    looks at changed."""
+def search_change(info: SearchIndexInfo, document_id: str, old: dict[str, Any] | None,
+                  new: dict[str, Any] | None) -> tuple[list[bytes], SearchChange] | None:
+    """What a write to a document means for a search index: the read-set keys it touches
+    (text indexes; vector searches run in actions and keep no read sets) and the change to
+    hand the indexer, or None if nothing the index looks at changed."""
     def parts(document: dict[str, Any] | None) -> Any:
         if document is None:
             return None
@@ -73,12 +74,13 @@ def search_change_keys(info: SearchIndexInfo, old: dict[str, Any] | None,
     if _same(before, after):
         return None
     if info.kind != "text":
-        return []
+        return [], SearchChange(info.id, document_id, new)
     keys: set[bytes] = set()
     for version in (before, after):
         if version is not None:
             keys |= search_keys(*version)
-    return list(keys)
+    return list(keys), SearchChange(info.id, document_id, new,
+                                    None if after is None else after[0])
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -181,31 +183,31 @@ class SearchIndexes:
                     self._cond.wait(rest)
 
     def _apply(self, batch: list[tuple[int, tuple[SearchChange, ...]]], upto: int) -> None:
-        latest: dict[int, dict[str, dict[str, Any] | None]] = {}
+        latest: dict[int, dict[str, SearchChange]] = {}
         for _ts, changes in batch:
             for change in changes:
-                latest.setdefault(change.index_id, {})[change.document_id] = change.document
-        for index_id, documents in latest.items():
+                latest.setdefault(change.index_id, {})[change.document_id] = change
+        for index_id, changed in latest.items():
             engine = self._engines.get(index_id)
             if engine is not None:
-                self._write(index_id, engine, list(documents.items()), upto)
+                self._write(index_id, engine, list(changed.values()), upto)
         for index_id, engine in self._engines.items():
             if isinstance(engine, TextIndex) and index_id not in latest:
                 engine.caught_up(upto)
 
-    def _write(self, index_id: int, engine: Engine,
-               documents: list[tuple[str, dict[str, Any] | None]], ts: int) -> None:
+    def _write(self, index_id: int, engine: Engine, changes: list[SearchChange],
+               ts: int) -> None:
         info = self._infos[index_id]
         if isinstance(engine, TextIndex):
-            engine.apply(documents, ts)
+            engine.apply([(c.document_id, c.document, c.tokens) for c in changes], ts)
             self._save_meta(info, ts)
             return
-        for document_id, document in documents:
-            if document is None:
-                engine.remove(document_id)
-        upserts = [(document_id, field_value(document, info.field),
-                    vector_filter_values(info, document))
-                   for document_id, document in documents if document is not None]
+        for change in changes:
+            if change.document is None:
+                engine.remove(change.document_id)
+        upserts = [(c.document_id, field_value(c.document, info.field),
+                    vector_filter_values(info, c.document))
+                   for c in changes if c.document is not None]
         for start in range(0, len(upserts), REBUILD_BATCH):  # searches may run in between
             engine.upsert_many(upserts[start:start + REBUILD_BATCH])
 
@@ -284,7 +286,7 @@ class SearchIndexes:
             documents = list(changed_since(info.table_name, saved_ts))
         else:
             documents = list(documents_of(info.table_name))
-        index.apply(documents, ts)
+        index.apply([(doc_id, doc, None) for doc_id, doc in documents], ts)
         self._infos.setdefault(info.id, info)
         self._save_meta(info, ts)
         return index

@@ -40,7 +40,6 @@ K1, B = 1.2, 0.75
 RETAINED_CHANGES = 100_000  # changes remembered behind the tantivy state, for older snapshots
 
 _TOKEN = re.compile(r"[^\W_]+")
-_STRING_TAG = b"\x60"  # the index-key tag of strings (values/index_key.py)
 
 
 def tokenize(text: str) -> list[str]:
@@ -93,13 +92,13 @@ class TextSearch:
         base = _TERM
         if self.filters:
             position, value = self.filters[0]
-            base = _FILTERED + encode_key(str(position)) + encode_key(value)
+            base = _filter_prefix(position, value)
         out: list[tuple[bytes, bytes | None]] = []
         for term in self.terms:
-            key = base + encode_key(term)
+            key = base + term.encode() + _END
             out.append((key, key + b"\x00"))
         if self.prefix is not None:
-            start = base + _STRING_TAG + self.prefix.encode()
+            start = base + self.prefix.encode()
             out.append((start, _successor(start)))
         return out
 
@@ -125,9 +124,14 @@ def parse_search(query: str, filters: list[tuple[int, Any]]) -> TextSearch:
 
 
 # The read-set key space of a text search index (private to it, so any layout works):
-#   b"t" + token                       a document has the term
-#   b"f" + filter position + value + token   ... and that value in that filter field
-_TERM, _FILTERED = b"t", b"f"
+#   b"t" + token + 0x00                                  a document has the term
+#   b"f" + filter position + value key + token + 0x00    ... and that filter value
+# Tokens are alphanumeric (never 0x00), so 0x00 ends one and a prefix is an interval.
+_TERM, _FILTERED, _END = b"t", b"f", b"\x00"
+
+
+def _filter_prefix(position: int, value: Any) -> bytes:
+    return _FILTERED + bytes([position]) + encode_key(value)
 
 
 def search_keys(tokens: Iterable[str], filter_values: tuple[Any, ...]) -> set[bytes]:
@@ -135,15 +139,8 @@ def search_keys(tokens: Iterable[str], filter_values: tuple[Any, ...]) -> set[by
     search reads the keys of its terms (narrowed by its first filter when it has one), so a
     commit writing a document that has or had one of them invalidates it, and no other
     commit does."""
-    prefixes = [_FILTERED + encode_key(str(i)) + encode_key(v)
-                for i, v in enumerate(filter_values)]
-    keys: set[bytes] = set()
-    for token in set(tokens):
-        encoded = encode_key(token)
-        keys.add(_TERM + encoded)
-        for prefix in prefixes:
-            keys.add(prefix + encoded)
-    return keys
+    prefixes = [_TERM, *(_filter_prefix(i, v) for i, v in enumerate(filter_values))]
+    return {prefix + token.encode() + _END for token in set(tokens) for prefix in prefixes}
 
 
 def filter_token(value: Any) -> str:
@@ -213,17 +210,20 @@ class TextIndex:
                 self._state = IndexState(self._state.searcher, ts, self._state.documents,
                                          self._state.total_length)
 
-    def apply(self, changes: list[tuple[str, dict[str, Any] | None]], ts: int) -> None:
-        """Bring tantivy up to commit `ts`: each (id, latest document or None)."""
+    def apply(self, changes: list[tuple[str, dict[str, Any] | None, list[str] | None]],
+              ts: int) -> None:
+        """Bring tantivy up to commit `ts`: each (id, latest document or None, its tokens
+        if the committing transaction already computed them)."""
         writer = self._writer
-        for document_id, document in changes:
+        for document_id, document, known_tokens in changes:
             writer.delete_documents_by_term("id", document_id)
             old = self._lengths.pop(document_id, None)
             if old is not None:
                 self._total_length -= old
             if document is None or not isinstance(field_value(document, self.search_field), str):
                 continue  # deleted, or not a string: not in the index
-            tokens = document_tokens(document, self.search_field)
+            tokens = (known_tokens if known_tokens is not None
+                      else document_tokens(document, self.search_field))
             doc = tantivy.Document()
             doc.add_text("id", document_id)
             doc.add_integer("len", len(tokens))
