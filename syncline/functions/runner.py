@@ -231,6 +231,26 @@ class FunctionRunner:
         self._record(outcome, started)
         return outcome
 
+    async def run_handler(self, kind: FunctionKind, handler: Callable[..., Any], *,
+                          label: str, identity: UserIdentity | None = None) -> Outcome:
+        """Run an ad-hoc `async def handler(ctx)` as a function of `kind`, with that kind's
+        context, transaction, limits and logs (the test harness's `t.run`)."""
+        request_id = new_request_id()
+        started = time.time() * 1000.0
+
+        async def adapted(ctx: Any) -> Any:
+            return await handler(ctx)
+
+        fn = RegisteredFunction(kind, "internal", adapted, None, None, label)
+        if kind == "query":
+            outcome = await self._run_query(fn, label, {}, identity, request_id, None, None)
+        elif kind == "mutation":
+            outcome = await self._run_mutation(fn, label, {}, {}, identity, request_id)
+        else:
+            outcome = await self._run_action(fn, label, {}, identity, request_id)
+        self._record(outcome, started)
+        return outcome
+
     # -- the three kinds -------------------------------------------------------------------
 
     async def _run_query(
@@ -451,8 +471,11 @@ class FunctionRunner:
             if deterministic:
                 stack.enter_context(determinism.deterministic(
                     self.now_ms(), self._next_seed(), fn.kind))
-            value = run_coroutine(fn.handler(ctx, **args), loop,
-                                  lambda rest: self._guard(rest, deadline))
+            coro = fn.handler(ctx, **args)
+            if deterministic:
+                value = run_coroutine(coro, loop, lambda rest: self._guard(rest, deadline))
+            else:  # an action runs as a real task: async libraries (httpx, anyio) need one
+                value = loop.run_until_complete(self._guard(coro, deadline))
         return self._check_returns(fn, value)
 
     @staticmethod

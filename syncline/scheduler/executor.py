@@ -114,6 +114,10 @@ class Scheduler(BackgroundService):
                 return
             await asyncio.sleep(0.001)
 
+    def next_due_ms(self) -> float | None:
+        """When the earliest pending job is due, or None (the test harness jumps there)."""
+        return min(self._pending.values(), default=None)
+
     # -- following the table -----------------------------------------------------------------
 
     def _on_commit(self, commit: LoggedCommit) -> None:
