@@ -232,7 +232,15 @@ class ConvexTest:
         await self._backend.aclose()
 
     def close(self) -> None:
-        self._backend.close()
+        """Close the deployment (and the event loop of `t.sync`, if it was used)."""
+        entry = SyncConvexTest._loops.pop(id(self._backend), None)
+        if entry is None:
+            self._backend.close()
+            return
+        loop, thread = entry
+        asyncio.run_coroutine_threadsafe(self._backend.aclose(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
 
     async def __aenter__(self) -> ConvexTest:
         await self._backend.start()
@@ -305,14 +313,4 @@ class SyncConvexTest:
         self._wait(self._t.finish_all_scheduled_functions())
 
     def close(self) -> None:
-        entry = self._loops.pop(id(self._t._backend), None)
-        if entry is not None:
-            loop, thread = entry
-            self._wait_close(loop)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=10)
-        else:
-            self._t.close()
-
-    def _wait_close(self, loop: asyncio.AbstractEventLoop) -> None:
-        asyncio.run_coroutine_threadsafe(self._t.aclose(), loop).result()
+        self._t.close()
