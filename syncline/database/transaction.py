@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -552,7 +553,7 @@ class Transaction:
                 if change is None:
                     continue  # nothing this index looks at changed
                 keys, search_update = change
-                touched.extend((info.id, key, i) for key in keys)
+                touched.extend(zip(repeat(info.id), keys, repeat(i)))
                 search_changes.append(search_update)
             tables.add(write.table.number)
             revisions.append((write.table.number, write.internal_id, write.packed))

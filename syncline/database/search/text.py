@@ -140,7 +140,8 @@ def search_keys(tokens: Iterable[str], filter_values: tuple[Any, ...]) -> set[by
     commit writing a document that has or had one of them invalidates it, and no other
     commit does."""
     prefixes = [_TERM, *(_filter_prefix(i, v) for i, v in enumerate(filter_values))]
-    return {prefix + token.encode() + _END for token in set(tokens) for prefix in prefixes}
+    encoded = [(token + "\x00").encode() for token in set(tokens)]
+    return {prefix + word for prefix in prefixes for word in encoded}
 
 
 def filter_token(value: Any) -> str:
