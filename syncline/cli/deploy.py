@@ -19,9 +19,14 @@ DEPLOYMENT_FILE = "deployment.json"
 _KIND_LETTER = {"query": "Q", "mutation": "M", "action": "A", None: "?"}
 
 
+def record_prefix(record: ExecutionRecord) -> str:
+    """`[CONVEX M(messages:send)]`: how Convex clients label a function's output."""
+    return f"[CONVEX {_KIND_LETTER[record.kind]}({record.path})]"
+
+
 def print_record(record: ExecutionRecord, *, include_logs: bool) -> None:
     """Function logs and failures on the terminal, prefixed as Convex clients print them."""
-    prefix = f"[CONVEX {_KIND_LETTER[record.kind]}({record.path})]"
+    prefix = record_prefix(record)
     if include_logs:
         for line in record.log_lines:
             console.out.print(f"[dim]{prefix}[/] {line.formatted()}", highlight=False)

@@ -9,8 +9,10 @@ import click
 
 from syncline import __version__
 from syncline.cli import client, console, scaffold
+from syncline.cli.data import data
 from syncline.cli.deploy import run_deployment
 from syncline.cli.env import env
+from syncline.cli.logs import logs
 from syncline.cli.scheduled import scheduled
 from syncline.server.runtime import run_event_loop
 
@@ -124,6 +126,8 @@ def admin_key_command(directory: Path, data_dir: Path | None) -> None:
 
 main.add_command(scheduled)
 main.add_command(env)
+main.add_command(data)
+main.add_command(logs)
 
 
 if __name__ == "__main__":

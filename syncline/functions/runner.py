@@ -168,6 +168,7 @@ class FunctionRunner:
         # scheduling is relative to. Tests and the harness pass a fake one.
         self.now_ms = now_ms or (lambda: determinism.real_time() * 1000.0)
         self.recent: deque[ExecutionRecord] = deque(maxlen=10_000)
+        self.records_total = 0  # records ever appended: recent[-1] is number records_total
         self._on_record = on_record
         self._tx_pool = WorkerPool("syncline-fn", os.cpu_count() or 2, query_mutation_threads)
         self._action_pool = ThreadPoolExecutor(action_threads, "syncline-action")
@@ -638,6 +639,7 @@ class FunctionRunner:
             tuple(outcome.log_lines if outcome.own_log_lines is None else outcome.own_log_lines),
         )
         self.recent.append(record)
+        self.records_total += 1
         if self._on_record is not None:
             self._on_record(record)
 

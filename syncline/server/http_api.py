@@ -31,6 +31,7 @@ from syncline.functions import Credentials, Outcome
 from syncline.functions.references import InvalidFunctionPathError, path_from_url
 from syncline.functions.registration import FunctionKind
 from syncline.server.admin_api import admin_routes
+from syncline.server.data_api import data_routes
 from syncline.server.deployment import Deployment
 from syncline.server.env_api import env_routes
 from syncline.server.responses import (
@@ -41,6 +42,7 @@ from syncline.server.responses import (
     request_credentials,
 )
 from syncline.server.storage_api import storage_routes
+from syncline.server.streaming_export import streaming_export_routes
 from syncline.server.sync_endpoint import sync_endpoint
 from syncline.values import from_json, to_export_json, to_json
 from syncline.values.timestamps import decode_ts, encode_ts
@@ -183,7 +185,9 @@ def create_api_app(deployment: Deployment) -> Starlette:
         Route("/instance_name", api.instance_name, methods=["GET"]),
         *admin_routes(deployment),
         *env_routes(deployment),
+        *data_routes(deployment),
         *storage_routes(deployment.files),
+        *streaming_export_routes(deployment),
         # The npm client puts its version in the path; the Rust-based PyPI client does not.
         WebSocketRoute("/api/{client_version}/sync",
                        lambda websocket: sync_endpoint(deployment.sync, websocket)),

@@ -1,0 +1,201 @@
+"""The admin API behind `syncline data` and `syncline logs`: read-only views of a deployment.
+
+- `GET /api/data/tables` lists the user tables (those in storage and those the schema
+  defines): `{"tables": [{"name", "documents"}]}`, counted by scanning each table at one
+  snapshot, off the event loop.
+- `GET /api/data/documents?table=T&limit=N&order=asc|desc&cursor=C` gives one page of a
+  table's documents in creation order, newest first by default (as `npx convex data`
+  shows them), as export JSON: `{"documents", "cursor", "isDone"}`. The system tables
+  `_storage` and `_scheduled_functions` can be read too. An unknown table is a 404.
+- `GET /api/logs?after=SEQ&limit=N` gives the deployment's execution records (the last
+  10,000 are kept in memory) with a sequence number greater than SEQ, oldest first; without
+  `after`, `history=N` gives the last N (none by default). The answer is
+  `{"records", "cursor"}`: poll again with `after=cursor`. A cursor ahead of the log (the
+  deployment restarted) starts again from its oldest record.
+
+Every route needs `Authorization: Convex <admin key>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from syncline.database import Transaction
+from syncline.errors import SynclineError
+from syncline.functions import ExecutionRecord
+from syncline.server.deployment import Deployment
+from syncline.server.responses import (
+    BadRequest,
+    bad_request_response,
+    json_response,
+    require_admin_key,
+)
+from syncline.values import to_export_json
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1_000
+MAX_LOG_LIMIT = 10_000
+# System tables `syncline data <table>` may show, as Convex's `data` shows `_storage`.
+READABLE_SYSTEM_TABLES = ("_scheduled_functions", "_storage")
+COUNT_PAGE = 1_000
+PAGE_BYTES = 8 * 1024 * 1024
+
+
+def _int_param(request: Request, name: str, default: int | None, low: int,
+               high: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise BadRequest(f"Invalid{name[0].upper()}{name[1:]}",
+                         f"{name} must be a whole number from {low} to {high}, got {raw!r}")
+    return value
+
+
+def record_json(seq: int, record: ExecutionRecord) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "timestamp": record.started_ms,
+        "requestId": record.request_id,
+        "kind": record.kind,
+        "path": record.path,
+        "success": record.success,
+        "error": record.error,
+        "durationMs": record.duration_ms,
+        "logLines": [{"level": line.level, "message": line.message,
+                      "timestamp": line.timestamp_ms} for line in record.log_lines],
+    }
+
+
+class DataApi:
+    """Route handlers bound to one deployment."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
+
+    def _authorize(self, request: Request) -> None:
+        require_admin_key(self.deployment.admin_keys, request)
+
+    # -- tables ----------------------------------------------------------------------------
+
+    def _user_tables(self) -> list[str]:
+        db = self.deployment.db
+        names = set(db.table_names())
+        if db.schema is not None:
+            names.update(db.schema.tables)
+        return sorted(names)
+
+    def _count(self, name: str, ts: int) -> int:
+        """Live documents of `name` at `ts`; runs on a worker thread (its own reader)."""
+        db = self.deployment.db
+        info = db.tables.get(name)
+        if info is None:
+            return 0
+        count, lo = 0, b""
+        while True:
+            rows = db.persistence.scan_table(info.number, lo, None, ts, False, COUNT_PAGE)
+            count += len(rows)
+            if len(rows) < COUNT_PAGE:
+                return count
+            lo = rows[-1][0] + b"\x00"
+
+    async def tables(self, request: Request) -> Response:
+        try:
+            self._authorize(request)
+        except BadRequest as e:
+            return bad_request_response(e)
+        names = self._user_tables()
+        ts = self.deployment.db.visible_ts
+
+        def count_all() -> list[dict[str, Any]]:
+            return [{"name": name, "documents": self._count(name, ts)} for name in names]
+
+        return json_response({"tables": await asyncio.to_thread(count_all)})
+
+    # -- documents -------------------------------------------------------------------------
+
+    async def documents(self, request: Request) -> Response:
+        params = request.query_params
+        try:
+            self._authorize(request)
+            table = params.get("table") or ""
+            if not table:
+                raise BadRequest("MissingTable", "Pass the table to read: ?table=NAME")
+            system = table in READABLE_SYSTEM_TABLES
+            if not system and table not in self._user_tables():
+                raise BadRequest("TableNotFound", f"There is no table named {table!r}"
+                                 + self._table_hint(), 404)
+            limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+            order = params.get("order") or "desc"
+            if order not in ("asc", "desc"):
+                raise BadRequest("InvalidOrder", f'order must be "asc" or "desc", got {order!r}')
+            cursor = params.get("cursor") or None
+
+            async def page_of(tx: Transaction) -> dict[str, Any]:
+                return await tx.query(table, system=system).order(order).paginate(
+                    {"numItems": limit, "cursor": cursor, "maximumBytesRead": PAGE_BYTES})
+
+            try:
+                page = await self.deployment.db.read(page_of)
+            except SynclineError as e:
+                raise BadRequest("InvalidRequest", str(e)) from None
+        except BadRequest as e:
+            return bad_request_response(e)
+        return json_response({
+            "documents": [to_export_json(doc) for doc in page["page"]],
+            "cursor": page["continueCursor"],
+            "isDone": page["isDone"],
+        })
+
+    def _table_hint(self) -> str:
+        names = self._user_tables()
+        if not names:
+            return ": the deployment has no tables yet"
+        return f". Tables: {', '.join(names)}"
+
+    # -- logs ------------------------------------------------------------------------------
+
+    async def logs(self, request: Request) -> Response:
+        try:
+            self._authorize(request)
+            after = _int_param(request, "after", None, 0, 2**62)
+            history = _int_param(request, "history", 0, 0, MAX_LOG_LIMIT)
+            limit = _int_param(request, "limit", MAX_LOG_LIMIT, 1, MAX_LOG_LIMIT)
+        except BadRequest as e:
+            return bad_request_response(e)
+        assert limit is not None and history is not None
+        runner = self.deployment.runner
+        # Records are appended on the event loop, which this handler runs on: the deque and
+        # the count are consistent here.
+        recent = runner.recent
+        total = runner.records_total
+        first_seq = total - len(recent) + 1  # sequence number of recent[0]
+        if after is None:
+            start = max(total - history, first_seq - 1)
+        elif after > total:  # the deployment restarted: its log starts again
+            start = first_seq - 1
+        else:
+            start = max(after, first_seq - 1)
+        skip = start - (first_seq - 1)
+        chosen = list(itertools.islice(recent, skip, skip + limit))
+        records = [record_json(start + 1 + i, record) for i, record in enumerate(chosen)]
+        return json_response({"records": records, "cursor": start + len(records)})
+
+
+def data_routes(deployment: Deployment) -> list[Route]:
+    api = DataApi(deployment)
+    return [
+        Route("/api/data/tables", api.tables, methods=["GET"]),
+        Route("/api/data/documents", api.documents, methods=["GET"]),
+        Route("/api/logs", api.logs, methods=["GET"]),
+    ]
