@@ -145,5 +145,24 @@ class Persistence(ABC):
         search index can catch up. Called only from the committer's writer thread."""
 
     @abstractmethod
+    def snapshot_page(
+        self, after_table: int, after_id: bytes, ts: int, limit: int,
+        table_number: int | None = None,
+    ) -> list[DocumentRevision]:
+        """Up to `limit` documents live at snapshot `ts` whose (table number, internal id)
+        comes after `(after_table, after_id)`, in that order, each as its revision current
+        at `ts` (so `.ts` is the commit that wrote it); only table `table_number` if given.
+        For the streaming export's `list_snapshot` (docs/streaming-export.md)."""
+
+    @abstractmethod
+    def revisions_after(
+        self, after_ts: int, upto_ts: int, limit: int, table_number: int | None = None,
+    ) -> list[DocumentRevision]:
+        """Revisions (deletions included, as `value=None`) with `after_ts < ts <= upto_ts`,
+        ordered by (ts, table number, internal id): about `limit` of them, and never part
+        of a commit: once `limit` is reached the commit of the last one is completed.
+        Only table `table_number` if given. For the streaming export's `document_deltas`."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release connections; the store must be reopenable afterwards."""

@@ -20,6 +20,7 @@ from syncline.errors import DatabaseInUseError
 from syncline.storage.interface import (
     Catalog,
     CommitRecord,
+    DocumentRevision,
     IndexChange,
     IndexRecord,
     IndexRow,
@@ -99,6 +100,50 @@ SELECT value FROM documents
 WHERE table_number = ? AND internal_id = ? AND ts <= ?
 ORDER BY ts DESC LIMIT 1
 """
+
+# Streaming export (docs/streaming-export.md). Row values `(a, b) > (:x, :y)` are range
+# constraints SQLite answers from the primary key (and, for revisions, the ts index, which
+# holds the primary key columns after `ts`), so a page costs O(rows scanned) seeks.
+_SNAPSHOT_PAGE = """
+SELECT d.table_number, d.internal_id, d.ts, d.value
+FROM documents AS d
+WHERE (d.table_number, d.internal_id) > (:table, :id) AND d.ts <= :ts
+  AND d.ts = (SELECT max(d2.ts) FROM documents AS d2
+              WHERE d2.table_number = d.table_number AND d2.internal_id = d.internal_id
+                AND d2.ts <= :ts)
+  AND d.value IS NOT NULL
+ORDER BY d.table_number, d.internal_id
+LIMIT :limit
+"""
+
+_REVISIONS_AFTER = """
+SELECT table_number, internal_id, ts, value FROM documents INDEXED BY documents_by_ts
+WHERE ts > :after AND ts <= :upto {only_clause}
+ORDER BY ts, table_number, internal_id
+LIMIT :limit
+"""
+
+# The rest of one commit after a given (table, id) position.
+_REST_OF_COMMIT = """
+SELECT table_number, internal_id, ts, value FROM documents INDEXED BY documents_by_ts
+WHERE ts = :ts AND (table_number, internal_id) > (:table, :id) {only_clause}
+ORDER BY table_number, internal_id
+"""
+
+
+def _only(template: str) -> dict[bool, str]:
+    """The (unfiltered, one-table) variants of an export read."""
+    return {False: template.format(only_clause=""),
+            True: template.format(only_clause="AND table_number = :only")}
+
+
+_SNAPSHOT_PAGE_SQL = {
+    False: _SNAPSHOT_PAGE,
+    True: _SNAPSHOT_PAGE.replace("(d.table_number, d.internal_id) > (:table, :id)",
+                                 "d.table_number = :only AND d.internal_id > :id"),
+}
+_REVISIONS_AFTER_SQL = _only(_REVISIONS_AFTER)
+_REST_OF_COMMIT_SQL = _only(_REST_OF_COMMIT)
 
 
 def _statements(template: str, column: str) -> dict[tuple[bool, bool], str]:
@@ -341,6 +386,39 @@ class SQLitePersistence(Persistence):
         sql = _SCAN_TABLE_SQL[(end is not None, reverse)]
         params = {"table": table_number, "lo": start, "hi": end, "ts": ts, "limit": limit}
         return self._reader().execute(sql, params).fetchall()
+
+    def snapshot_page(
+        self, after_table: int, after_id: bytes, ts: int, limit: int,
+        table_number: int | None = None,
+    ) -> list[DocumentRevision]:
+        sql = _SNAPSHOT_PAGE_SQL[table_number is not None]
+        if table_number is not None and after_table != table_number:
+            if after_table > table_number:
+                return []
+            after_id = b""  # the table's first document onwards
+        params = {"table": after_table, "id": after_id, "ts": ts, "limit": limit,
+                  "only": table_number}
+        return [DocumentRevision(*row) for row in self._reader().execute(sql, params)]
+
+    def revisions_after(
+        self, after_ts: int, upto_ts: int, limit: int, table_number: int | None = None,
+    ) -> list[DocumentRevision]:
+        only = table_number is not None
+        conn = self._reader()
+        # One read transaction, so the completing query sees the same database state.
+        conn.execute("BEGIN")
+        try:
+            rows = conn.execute(_REVISIONS_AFTER_SQL[only], {
+                "after": after_ts, "upto": upto_ts, "limit": limit, "only": table_number,
+            }).fetchall()
+            if len(rows) >= limit > 0:
+                last = rows[-1]
+                rows += conn.execute(_REST_OF_COMMIT_SQL[only], {
+                    "ts": last[2], "table": last[0], "id": last[1], "only": table_number,
+                }).fetchall()
+        finally:
+            conn.execute("COMMIT")
+        return [DocumentRevision(*row) for row in rows]
 
     def changed_since(self, table_number: int, ts: int) -> Iterator[bytes]:
         rows = self._writer.execute(
