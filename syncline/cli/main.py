@@ -10,6 +10,7 @@ import click
 from syncline import __version__
 from syncline.cli import client, console, scaffold
 from syncline.cli.data import data
+from syncline.cli.data_io import export_command, import_command
 from syncline.cli.deploy import run_deployment
 from syncline.cli.env import env
 from syncline.cli.logs import logs
@@ -127,6 +128,8 @@ def admin_key_command(directory: Path, data_dir: Path | None) -> None:
 main.add_command(scheduled)
 main.add_command(env)
 main.add_command(data)
+main.add_command(import_command)
+main.add_command(export_command)
 main.add_command(logs)
 
 

@@ -112,10 +112,19 @@ class TableRegistry:
         return sorted(info.name for info in self._by_name.values()
                       if info.number in self._persisted and info.number not in _SYSTEM_NUMBERS)
 
-    def get_or_create(self, name: str, *, system: bool = False) -> TableInfo:
+    def get_or_create(
+        self, name: str, *, system: bool = False, number: int | None = None,
+    ) -> TableInfo:
         """The table named `name`, registered on first use. User code can only name user
-        tables; the runtime passes `system=True` for the fixed system tables."""
+        tables; the runtime passes `system=True` for the fixed system tables.
+
+        `number` (a snapshot import keeping Convex's table numbers) asks for a new table
+        to get that number; it is refused if another table has it or if `name` already
+        has a different one."""
         info = self._by_name.get(name)
+        if info is not None and number is not None and info.number != number:
+            raise InvalidValueError(
+                f"Table {name!r} already has table number {info.number}, not {number}")
         if info is not None:
             if (info.number in _SYSTEM_NUMBERS) != system:
                 check_table_name(name)  # a user naming a system table: the usual error
@@ -127,12 +136,26 @@ class TableRegistry:
             check_table_name(name)
         with self._lock:
             info = self._by_name.get(name)
+            if info is not None and number is not None and info.number != number:
+                raise InvalidValueError(
+                    f"Table {name!r} already has table number {info.number}, not {number}")
             if info is None:
                 # Names only queried so far hold no data and do not count.
                 if len(self._persisted) >= MAX_TABLES:
                     raise InvalidValueError(f"A deployment holds at most {MAX_TABLES} tables")
                 if system:
                     number = SYSTEM_TABLES[name]
+                elif number is not None:
+                    owner = self._by_number.get(number)
+                    if owner is not None:
+                        raise InvalidValueError(
+                            f"Cannot create table {name!r} with table number {number}: "
+                            f"table {owner.name!r} already has it")
+                    if number < FIRST_USER_TABLE_NUMBER:
+                        raise InvalidValueError(
+                            f"Cannot create table {name!r} with table number {number}: user "
+                            f"table numbers start at {FIRST_USER_TABLE_NUMBER}")
+                    self._next_table = max(self._next_table, number + 1)
                 else:
                     number = self._next_table
                     self._next_table += 1

@@ -126,7 +126,9 @@ class Database:
 
     # -- transactions ----------------------------------------------------------------------
 
-    def begin(self, *, read_only: bool = False, snapshot_ts: int | None = None) -> Transaction:
+    def begin(
+        self, *, read_only: bool = False, snapshot_ts: int | None = None, limits: bool = True,
+    ) -> Transaction:
         """Start a transaction reading at the newest durable snapshot.
 
         A read-only transaction may instead read at an earlier `snapshot_ts` (for
@@ -143,6 +145,7 @@ class Database:
                 ts = snapshot_ts
             return Transaction(
                 self, ts, self._indexes, self._schema, committer.schema_version, read_only,
+                limits,
             )
 
     async def run_transaction(

@@ -64,6 +64,25 @@ SYSTEM_FIELDS = ("_id", "_creationTime")
 ScannedRow = tuple[bytes, dict[str, Any], int]
 
 
+class UnlimitedUsage(TransactionUsage):
+    """Usage counters without the per-transaction limits, for a system import that
+    must commit a whole table as one transaction (docs/data-import-export.md)."""
+
+    __slots__ = ()
+
+    def scanned(self, size: int) -> None:
+        self.documents_scanned += 1
+        self.bytes_read += size
+
+    def range_read(self) -> None:
+        self.index_ranges += 1
+
+    def wrote(self, new_document: bool, size: int) -> None:
+        if new_document:
+            self.documents_written += 1
+        self.bytes_written += size
+
+
 class UnawaitedWriteError(SynclineError):
     """A `db.insert/patch/replace/delete` call was never awaited."""
 
@@ -124,6 +143,7 @@ class Transaction:
     def __init__(
         self, db: Database, snapshot_ts: int, indexes: IndexCatalog,
         schema: DatabaseSchema | None, schema_version: int, read_only: bool,
+        limits: bool = True,
     ) -> None:
         self._db = db
         self._persistence = db.persistence
@@ -134,7 +154,7 @@ class Transaction:
         self._schema_version = schema_version
         self.read_only = read_only
         self.reads = ReadSet()
-        self.usage = TransactionUsage()
+        self.usage = TransactionUsage() if limits else UnlimitedUsage()
         self.io_seconds = 0.0  # time spent in storage calls, which the user-code limit excludes
         self.journal: QueryJournal | None = None  # set for reactive queries (pagination)
         self._writes: dict[bytes, _DocumentWrite] = {}
@@ -356,6 +376,45 @@ class Transaction:
         doc = {"_id": document_id, "_creationTime": self._db.next_creation_time(), **fields}
         self._buffer(info, internal, document_id, None, doc)
         return WriteResult(self, document_id, f"db.insert({table!r}, ...)")
+
+    def insert_with_id(self, table: str, document: dict[str, Any]) -> str:
+        """Insert `document` keeping its `_id` and `_creationTime` (data import only).
+
+        The ID's table number must be the table's number, and no document with that
+        ID may exist. Returns the ID. System use only: user code cannot reach it.
+        """
+        self._check_writable("insert")
+        info = self._tables.get_or_create(table)
+        if not isinstance(document, dict):
+            raise InvalidValueError(f"Expected an object, got {document!r}")
+        document_id = document.get("_id")
+        creation_time = document.get("_creationTime")
+        if not isinstance(document_id, str):
+            raise InvalidIdError(f"`_id` must be a document ID string, got {document_id!r}")
+        try:
+            number, internal = decode_id(document_id)
+        except InvalidIdError as e:
+            raise InvalidIdError(f"Invalid `_id` {document_id!r}: {e}") from None
+        if number != info.number:
+            owner = self._tables.by_number(number)
+            raise InvalidIdError(
+                f"`_id` {document_id!r} is an ID of table number {number}"
+                + (f" ({owner.name!r})" if owner is not None else "")
+                + f", not of table {table!r} (number {info.number})"
+            )
+        if (isinstance(creation_time, bool) or not isinstance(creation_time, (int, float))
+                or creation_time != creation_time or creation_time <= 0):
+            raise InvalidValueError(
+                f"`_creationTime` must be a positive number of milliseconds, got {creation_time!r}"
+            )
+        if self._read_document(info, internal) is not None:
+            raise InvalidValueError(f"A document with `_id` {document_id!r} already exists "
+                                    f"in table {table!r}")
+        fields = self._validate(
+            table, {k: v for k, v in document.items() if k not in SYSTEM_FIELDS})
+        doc = {"_id": document_id, "_creationTime": float(creation_time), **fields}
+        self._buffer(info, internal, document_id, None, doc)
+        return document_id
 
     def patch(
         self, document_id: str, value: dict[str, Any], *, system: bool = False,

@@ -34,6 +34,7 @@ from syncline.server.admin_api import admin_routes
 from syncline.server.data_api import data_routes
 from syncline.server.deployment import Deployment
 from syncline.server.env_api import env_routes
+from syncline.server.import_export_api import import_export_routes
 from syncline.server.responses import (
     BadRequest,
     bad_request_response,
@@ -188,6 +189,7 @@ def create_api_app(deployment: Deployment) -> Starlette:
         *data_routes(deployment),
         *storage_routes(deployment.files),
         *streaming_export_routes(deployment),
+        *import_export_routes(deployment),
         # The npm client puts its version in the path; the Rust-based PyPI client does not.
         WebSocketRoute("/api/{client_version}/sync",
                        lambda websocket: sync_endpoint(deployment.sync, websocket)),

@@ -1,0 +1,147 @@
+"""`syncline import` and `syncline export`: move data in and out of a running deployment
+(docs/data-import-export.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import httpx
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+from syncline.cli import console
+from syncline.cli.client import ClientError, Target, resolve_target, target_options
+
+PROGRESS_THRESHOLD = 8 * 1024 * 1024  # show a progress bar for files larger than this
+_CHUNK = 1024 * 1024
+_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
+_FORMAT_NAMES = {"jsonl": "jsonl", "jsonLines": "jsonl", "json": "json", "jsonArray": "json",
+                 "csv": "csv"}
+
+
+def _target(url: str | None, admin_key: str | None, directory: Path, what: str) -> Target:
+    try:
+        target = resolve_target(directory, url, admin_key)
+    except ClientError as e:
+        raise click.ClickException(str(e)) from None
+    if not target.admin_key:
+        raise click.ClickException(
+            f"{what} needs the admin key: pass --admin-key or set SYNCLINE_ADMIN_KEY")
+    return target
+
+
+def _fail(target: Target, response: httpx.Response) -> click.ClickException:
+    try:
+        message = response.json().get("message")
+    except ValueError:
+        message = None
+    return click.ClickException(
+        message or f"Unexpected response from {target.url} ({response.status_code}): "
+                   f"{response.text[:500]}")
+
+
+def _unreachable(target: Target, error: Exception) -> click.ClickException:
+    return click.ClickException(f"Could not reach the deployment at {target.url}: {error}. "
+                                "Is `syncline dev` (or `serve`) running?")
+
+
+def _upload_chunks(path: Path, progress: Progress | None) -> Iterator[bytes]:
+    task = None if progress is None else progress.add_task("Uploading", total=path.stat().st_size)
+    with path.open("rb") as file:
+        while chunk := file.read(_CHUNK):
+            if progress is not None and task is not None:
+                progress.advance(task, len(chunk))
+            yield chunk
+
+
+def _progress() -> Progress:
+    return Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                    TransferSpeedColumn(), console=console.err, transient=True)
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--table", help="Import into this table (required unless PATH is a ZIP).")
+@click.option("--format", "fmt", type=click.Choice(sorted(_FORMAT_NAMES)),
+              help="The file's format (default: from its extension).")
+@click.option("--append", is_flag=True, help="Add to the documents already in the table(s).")
+@click.option("--replace", is_flag=True, help="Replace the documents in the table(s).")
+@target_options
+def import_command(path: Path, table: str | None, fmt: str | None, append: bool, replace: bool,
+                   url: str | None, admin_key: str | None, directory: Path) -> None:
+    """Import PATH (JSONL, JSON array, CSV with a header row, or a snapshot ZIP).
+
+    A table that already holds documents is refused unless --append or --replace is
+    given. Each import is atomic: on any error (reported with its line), nothing changes.
+    """
+    if append and replace:
+        raise click.UsageError("Pass at most one of --append and --replace")
+    mode = "append" if append else "replace" if replace else "create"
+    is_zip = path.suffix.lower() == ".zip" and table is None
+    if is_zip:
+        endpoint, params = "/api/import_snapshot", {"mode": mode}
+    else:
+        if table is None:
+            raise click.UsageError("--table is required unless PATH is a snapshot ZIP")
+        fmt_name = _FORMAT_NAMES[fmt] if fmt else _FORMATS.get(path.suffix.lower())
+        if fmt_name is None:
+            raise click.UsageError(f"Cannot tell the format of {path.name}: pass --format")
+        endpoint, params = "/api/import", {"table": table, "mode": mode, "format": fmt_name}
+    target = _target(url, admin_key, directory, "Importing data")
+    size = path.stat().st_size
+    progress = _progress() if size > PROGRESS_THRESHOLD else None
+    try:
+        if progress is not None:
+            progress.start()
+        response = httpx.post(
+            f"{target.url}{endpoint}", params=params, content=_upload_chunks(path, progress),
+            headers={"Authorization": f"Convex {target.admin_key}",
+                     "Content-Length": str(size)},
+            timeout=httpx.Timeout(10.0, read=3600.0))
+    except httpx.HTTPError as e:
+        raise _unreachable(target, e) from None
+    finally:
+        if progress is not None:
+            progress.stop()
+    if response.status_code != 200:
+        raise _fail(target, response)
+    for name, count in response.json()["tables"].items():
+        console.out.print(f"Imported {count} document{'s' * (count != 1)} into table {name!r}")
+
+
+@click.command("export")
+@click.option("--path", "out", required=True, type=click.Path(path_type=Path),
+              help="Write the snapshot ZIP here (a directory: snapshot_<ts>.zip in it).")
+@target_options
+def export_command(out: Path, url: str | None, admin_key: str | None, directory: Path) -> None:
+    """Export every table, as one consistent snapshot, to a ZIP in Convex's layout."""
+    target = _target(url, admin_key, directory, "Exporting data")
+    try:
+        with httpx.stream("GET", f"{target.url}/api/export",
+                          headers={"Authorization": f"Convex {target.admin_key}"},
+                          timeout=httpx.Timeout(10.0, read=3600.0)) as response:
+            if response.status_code != 200:
+                response.read()
+                raise _fail(target, response)
+            if out.is_dir():
+                disposition = response.headers.get("content-disposition", "")
+                name = disposition.partition('filename="')[2].rstrip('"') or "snapshot.zip"
+                out = out / name
+            total = int(response.headers.get("content-length", "0"))
+            progress = _progress() if total > PROGRESS_THRESHOLD else None
+            task = None if progress is None else progress.add_task("Downloading", total=total)
+            if progress is not None:
+                progress.start()
+            try:
+                with out.open("wb") as file:
+                    for chunk in response.iter_bytes(_CHUNK):
+                        file.write(chunk)
+                        if progress is not None and task is not None:
+                            progress.advance(task, len(chunk))
+            finally:
+                if progress is not None:
+                    progress.stop()
+    except httpx.HTTPError as e:
+        raise _unreachable(target, e) from None
+    console.out.print(f"Exported a snapshot to {out}")
