@@ -174,7 +174,7 @@ class Query(FirstAndUnique):
         return [doc for _key, doc in self._rows(128)]
 
     async def take(self, n: int) -> list[dict[str, Any]]:
-        count = _count_argument(n, "take")
+        count = count_argument(n, "take")
         if count == 0:
             self._consumed = True
             return []
@@ -202,7 +202,7 @@ class Query(FirstAndUnique):
         """
         if not isinstance(options, dict):
             raise QueryError("paginate() takes {'numItems': n, 'cursor': cursor_or_None}")
-        num_items = _count_argument(options.get("numItems"), "paginate numItems")
+        num_items = count_argument(options.get("numItems"), "paginate numItems")
         max_rows = _positive_option(options, "maximumRowsRead")
         max_bytes = _positive_option(options, "maximumBytesRead")
         if num_items == 0 and options.get("endCursor") is None:
@@ -280,7 +280,7 @@ class Query(FirstAndUnique):
                 "continueCursor": _encode_cursor(_CURSOR_KEY, last_key, fingerprint)}
 
 
-def _count_argument(n: Any, what: str) -> int:
+def count_argument(n: Any, what: str) -> int:
     if isinstance(n, bool) or not isinstance(n, int | float):
         raise QueryError(f"{what} must be a non-negative integer, got {n!r}")
     if isinstance(n, float):
@@ -296,7 +296,7 @@ def _positive_option(options: dict[str, Any], name: str) -> int | None:
     value = options.get(name)
     if value is None:
         return None
-    count = _count_argument(value, name)
+    count = count_argument(value, name)
     if count < 1:
         raise QueryError(f"paginate {name} must be at least 1, got {value!r}")
     return count

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import shutil
 import threading
 import time
 from collections import deque
@@ -325,6 +326,4 @@ def _vector_write(info: SearchIndexInfo, index: VectorIndex, document_id: str,
 
 
 def _remove_folder(folder: Path) -> None:
-    import shutil
-
     shutil.rmtree(folder, ignore_errors=True)

@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterator
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from syncline.database.query import FirstAndUnique
+from syncline.database.filters import build_filter, matches
+from syncline.database.query import FirstAndUnique, count_argument
 from syncline.database.search.text import (
     MAX_CANDIDATES,
     NO_PAYLOAD,
@@ -34,7 +35,7 @@ from syncline.database.search.text import (
     parse_search,
 )
 from syncline.errors import QueryError
-from syncline.values import UNDEFINED
+from syncline.values import UNDEFINED, normalize
 
 if TYPE_CHECKING:
     from syncline.database.catalog import SearchIndexInfo, TableInfo
@@ -72,8 +73,6 @@ class SearchFilterBuilder:
         if field not in fields:
             raise QueryError(f"eq() must name a filter field of index {self._info.table_name}."
                              f"{self._info.name} ({', '.join(fields) or 'none'}), not {field!r}")
-        from syncline.values import normalize
-
         self._filters.append((fields.index(field), UNDEFINED if value is UNDEFINED
                               else normalize(value)))
         return self
@@ -182,8 +181,6 @@ class SearchQuery(FirstAndUnique):
         self._consumed = False
 
     def filter(self, predicate: Callable[[Any], Any]) -> SearchQuery:
-        from syncline.database.filters import build_filter
-
         self._filters.append(build_filter(predicate))
         return self
 
@@ -198,8 +195,6 @@ class SearchQuery(FirstAndUnique):
         return ranked(self._tx, self._table, self._info, self._search)
 
     def _documents(self, rows: list[Ranked]) -> Iterator[dict[str, Any]]:
-        from syncline.database.filters import matches
-
         filters = self._filters
         own = set(self._tx.written_documents(self._table))
         for document in documents(self._tx, self._table, rows[:MAX_CANDIDATES], own):
@@ -215,9 +210,7 @@ class SearchQuery(FirstAndUnique):
         return list(self._documents(rows))
 
     async def take(self, n: int) -> list[dict[str, Any]]:
-        from syncline.database.query import _count_argument
-
-        count = _count_argument(n, "take")
+        count = count_argument(n, "take")
         if count > MAX_CANDIDATES:
             raise QueryError(f"take() on a search can return at most {MAX_CANDIDATES} "
                              f"documents, got {n!r}")
@@ -239,11 +232,9 @@ class SearchQuery(FirstAndUnique):
 
     async def paginate(self, options: dict[str, Any]) -> dict[str, Any]:
         """Pages over the ranked results; a cursor is the position where a page ends."""
-        from syncline.database.query import _count_argument
-
         if not isinstance(options, dict):
             raise QueryError("paginate() takes {'numItems': n, 'cursor': cursor_or_None}")
-        num_items = _count_argument(options.get("numItems"), "paginate numItems")
+        num_items = count_argument(options.get("numItems"), "paginate numItems")
         start = _position(options.get("cursor"))
         end_cursor = options.get("endCursor")
         journal = self._tx.journal
