@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import threading
 from typing import Any
 
 from syncline.database import Database, Transaction
@@ -134,6 +135,15 @@ async def delete_variable(db: Database, name: str) -> bool:
     return await db.run_transaction(delete)
 
 
+# `os.environ` is one per process, but a process may run several deployments (the test
+# harness makes one per test). Each name remembers the value the process started with
+# and the deployments publishing it, newest last: the newest one's value is in force,
+# and when the last one lets go the original comes back.
+_registry_lock = threading.Lock()
+_originals: dict[str, str | None] = {}
+_publishers: dict[str, list[EnvironmentVariables]] = {}
+
+
 class EnvironmentVariables:
     """One deployment's variables, mirrored into `os.environ`."""
 
@@ -142,26 +152,39 @@ class EnvironmentVariables:
         self.loaded = False
         self._lock = asyncio.Lock()
         self._published: dict[str, str] = {}  # what this object put into os.environ
-        self._inherited: dict[str, str | None] = {}  # what those names held before
 
     def _publish(self, variables: dict[str, str]) -> None:
         """Make `os.environ` hold exactly `variables` (plus what the process inherited)."""
         for name in list(self._published):
             if name not in variables:
                 self._restore(name)
-        for name, value in variables.items():
-            if name not in self._inherited:
-                self._inherited[name] = os.environ.get(name)
-            os.environ[name] = value
-            self._published[name] = value
+        with _registry_lock:
+            for name, value in variables.items():
+                if name not in _originals:
+                    _originals[name] = os.environ.get(name)
+                owners = _publishers.setdefault(name, [])
+                if self in owners:
+                    owners.remove(self)
+                owners.append(self)
+                os.environ[name] = value
+                self._published[name] = value
 
     def _restore(self, name: str) -> None:
-        original = self._inherited.pop(name, None)
-        self._published.pop(name, None)
-        if original is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = original
+        with _registry_lock:
+            self._published.pop(name, None)
+            owners = _publishers.get(name, [])
+            was_current = bool(owners) and owners[-1] is self
+            if self in owners:
+                owners.remove(self)
+            if not owners:
+                _publishers.pop(name, None)
+                original = _originals.pop(name, None)
+                if original is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = original
+            elif was_current:
+                os.environ[name] = owners[-1]._published[name]
 
     def _stored(self) -> dict[str, str]:
         return {k: v for k, v in self._published.items() if k not in SYSTEM_VARIABLES}

@@ -147,3 +147,16 @@ def test_synchronous_tests(tmp_path):
         assert t.query(api.jobs.events) == ["later"]
     finally:
         t.close()
+
+
+async def test_overlapping_deployments_leave_the_process_environment_as_it_was():
+    import os
+
+    before = os.environ.get("CONVEX_CLOUD_URL")
+    first, second = ConvexTest(modules=APP), ConvexTest(modules=APP)
+    await first.query(api.messages.list)
+    await second.query(api.messages.list)
+    await first.aclose()  # the first to publish goes first: the second's value stays
+    assert os.environ.get("CONVEX_CLOUD_URL") == "https://convex.test"
+    await second.aclose()
+    assert os.environ.get("CONVEX_CLOUD_URL") == before
