@@ -166,6 +166,26 @@ class TableRegistry:
                 self._by_number[number] = info
         return info
 
+    def renumber(self, name: str, number: int) -> TableInfo:
+        """Give table `name` the (free) table number `number`; its index ids stay."""
+        with self._lock:
+            old = self._by_name[name]
+            owner = self._by_number.get(number)
+            if owner is not None:
+                raise InvalidValueError(f"Cannot give table {name!r} table number {number}: "
+                                        f"table {owner.name!r} already has it")
+            if number < FIRST_USER_TABLE_NUMBER:
+                raise InvalidValueError(f"User table numbers start at {FIRST_USER_TABLE_NUMBER}")
+            info = _table_info(TableRecord(number, name, old.by_id.id,
+                                           old.by_creation_time.id))
+            del self._by_number[old.number]
+            self._by_name[name] = self._by_number[number] = info
+            if old.number in self._persisted:
+                self._persisted.discard(old.number)
+                self._persisted.add(number)
+            self._next_table = max(self._next_table, number + 1)
+            return info
+
     def allocate_index_id(self) -> int:
         with self._lock:
             index_id = self._next_index_id

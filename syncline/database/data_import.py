@@ -201,6 +201,10 @@ async def import_tables(
     for name, number in (table_numbers or {}).items():
         check_table_name(name)
         try:
+            existing = db.tables.get(name)
+            if existing is not None and existing.number != number:
+                # Declared by the schema but never written: it can take the IDs' number.
+                await db.renumber_empty_table(name, number)
             db.tables.get_or_create(name, number=number)
         except InvalidValueError as e:
             raise DataImportError(f"Cannot keep the IDs of table {name!r}: {e}") from None

@@ -10,6 +10,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ from syncline.database.committer import CommitListener, Committer
 from syncline.database.index_range import index_key
 from syncline.database.search import SearchIndexes
 from syncline.database.transaction import Transaction
-from syncline.errors import SchemaError, ValidationError, WriteConflictError
+from syncline.errors import InvalidValueError, SchemaError, ValidationError, WriteConflictError
 from syncline.schema import DatabaseSchema, schema_from_json
 from syncline.storage.interface import IndexChange, IndexEntry, IndexRecord, Persistence
 from syncline.storage.sqlite import Durability, SQLitePersistence
@@ -216,6 +217,32 @@ class Database:
         await asyncio.wrap_future(self.committer.run_exclusive(apply))
 
     # -- search indexes (database/search/) --------------------------------------------------
+
+    async def renumber_empty_table(self, name: str, number: int) -> None:
+        """Give table `name` another table number, if it has never held a document (a
+        snapshot import keeping the IDs of a table the schema already declared)."""
+        def renumber(ts: int) -> None:
+            info = self.tables.get(name)
+            if info is None or info.number == number:
+                return
+            if next(iter(self.persistence.changed_since(info.number, 0)), None) is not None:
+                raise InvalidValueError(
+                    f"Table {name!r} has held documents under table number {info.number}, "
+                    f"so it cannot take number {number}")
+            persisted = info.number not in {t.number for t in self.tables.unpersisted(
+                {info.number})}
+            self.tables.renumber(name, number)
+            if persisted:
+                self.persistence.renumber_table(info.number, number)
+            searches = [replace(s, table_number=number) if s.table_name == name else s
+                        for s in self._indexes.all_search_indexes()]
+            records = [IndexRecord(r.id, number if r.table_number == info.number
+                                   else r.table_number, r.name, r.fields)
+                       for r in self._indexes.records()]
+            self._indexes = IndexCatalog.from_records(
+                self._indexes.version + 1, records, self.tables).with_search(searches)
+
+        await asyncio.wrap_future(self.committer.run_exclusive(renumber))
 
     def search_index(self, table: str, name: str) -> SearchIndexInfo | None:
         """A search index of the schema in force."""

@@ -140,6 +140,11 @@ class Persistence(ABC):
         """
 
     @abstractmethod
+    def renumber_table(self, old_number: int, new_number: int) -> None:
+        """Give a table with no document revisions another number (a snapshot import that
+        keeps Convex's IDs). Called only from the committer's writer thread."""
+
+    @abstractmethod
     def changed_since(self, table_number: int, ts: int) -> Iterator[bytes]:
         """Internal ids of the table's documents with a revision after `ts`, so a saved
         search index can catch up. Called only from the committer's writer thread."""

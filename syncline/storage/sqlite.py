@@ -420,6 +420,13 @@ class SQLitePersistence(Persistence):
             conn.execute("COMMIT")
         return [DocumentRevision(*row) for row in rows]
 
+    def renumber_table(self, old_number: int, new_number: int) -> None:
+        with self._writer:
+            self._writer.execute("UPDATE tables SET number = ? WHERE number = ?",
+                                 (new_number, old_number))
+            self._writer.execute("UPDATE indexes SET table_number = ? WHERE table_number = ?",
+                                 (new_number, old_number))
+
     def changed_since(self, table_number: int, ts: int) -> Iterator[bytes]:
         rows = self._writer.execute(
             "SELECT DISTINCT internal_id FROM documents WHERE table_number = ? AND ts > ?",

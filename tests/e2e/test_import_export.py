@@ -93,8 +93,6 @@ def test_convex_layout_zip_keeps_ids(tmp_path: Path) -> None:
     server = start_server(copy_app("basic", tmp_path))
     try:
         # Convex-format IDs carrying Convex's table numbers, as a Convex export holds them.
-        # (Tables the app's schema does not declare: a declared table already has a number
-        # here, and a snapshot whose IDs carry another one is refused; see the docs.)
         ids = [encode_id(10042, new_internal_id()) for _ in range(2)]
         counter_id = encode_id(10043, new_internal_id())
         snapshot = tmp_path / "convex.zip"
@@ -130,15 +128,29 @@ def test_convex_layout_zip_keeps_ids(tmp_path: Path) -> None:
         assert [list(orjson.loads(c).values()) for c in contexts] == [
             [{"Object": {"n": "Int64", "raw": "Bytes"}}]]
 
-        # A declared table whose number differs from the IDs' is refused clearly.
+        # A table the schema declares but that never held a document takes the IDs'
+        # table number, so the IDs are kept there too.
+        kept_id = encode_id(10050, new_internal_id())
         renumbered = tmp_path / "renumbered.zip"
         with zipfile.ZipFile(renumbered, "w") as archive:
             archive.writestr("_tables/documents.jsonl", '{"name": "messages", "id": 10050}\n')
             archive.writestr("messages/documents.jsonl", orjson.dumps(
-                {"_id": encode_id(10050, new_internal_id()), "_creationTime": 1.0e12,
+                {"_id": kept_id, "_creationTime": 1.0e12,
                  "author": "a", "body": "b"}).decode() + "\n")
         result = cli(server, "import", str(renumbered))
+        assert result.returncode == 0, result.stderr
+        assert [d["_id"] for d in table(server, "messages")] == [kept_id]
+
+        # Once a table has held documents, IDs carrying another number are refused.
+        clash = tmp_path / "clash.zip"
+        with zipfile.ZipFile(clash, "w") as archive:
+            archive.writestr("_tables/documents.jsonl", '{"name": "messages", "id": 10051}\n')
+            archive.writestr("messages/documents.jsonl", orjson.dumps(
+                {"_id": encode_id(10051, new_internal_id()), "_creationTime": 1.0e12,
+                 "author": "a", "body": "c"}).decode() + "\n")
+        result = cli(server, "import", "--append", str(clash))
         assert result.returncode == 1 and "Cannot keep the IDs" in result.stderr
+        assert "has held documents" in result.stderr
 
         # An unknown table in the ZIP is refused clearly.
         unknown = tmp_path / "unknown.zip"
