@@ -97,13 +97,8 @@ def _encoded_identity(identity_json: str) -> str:
     return base64.b64encode(orjson.dumps(identity)).decode()
 
 
-def admin_request(
-    method: str, path: str, url: str | None, admin_key: str | None, directory: Path, *,
-    what: str, params: dict[str, Any] | None = None, body: dict[str, Any] | None = None,
-    read_timeout: float = 60.0,
-) -> Any:
-    """Call the deployment's admin API; a ClickException (exit status 1) for anything but a
-    200, carrying the server's message."""
+def admin_target(url: str | None, admin_key: str | None, directory: Path, what: str) -> Target:
+    """The deployment to call, with its admin key; a ClickException saying what is missing."""
     try:
         target = resolve_target(directory, url, admin_key)
     except ClientError as e:
@@ -111,6 +106,17 @@ def admin_request(
     if not target.admin_key:
         raise click.ClickException(
             f"{what} needs the admin key: pass --admin-key or set SYNCLINE_ADMIN_KEY")
+    return target
+
+
+def admin_request(
+    method: str, path: str, url: str | None, admin_key: str | None, directory: Path, *,
+    what: str, params: dict[str, Any] | None = None, body: dict[str, Any] | None = None,
+    read_timeout: float = 60.0,
+) -> Any:
+    """Call the deployment's admin API; a ClickException (exit status 1) for anything but a
+    200, carrying the server's message."""
+    target = admin_target(url, admin_key, directory, what)
     headers = {"Authorization": f"Convex {target.admin_key}",
                "Content-Type": "application/json"}
     try:

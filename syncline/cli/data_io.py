@@ -11,24 +11,13 @@ import httpx
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from syncline.cli import console
-from syncline.cli.client import ClientError, Target, resolve_target, target_options
+from syncline.cli.client import Target, admin_target, target_options
 
 PROGRESS_THRESHOLD = 8 * 1024 * 1024  # show a progress bar for files larger than this
 _CHUNK = 1024 * 1024
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
 _FORMAT_NAMES = {"jsonl": "jsonl", "jsonLines": "jsonl", "json": "json", "jsonArray": "json",
                  "csv": "csv"}
-
-
-def _target(url: str | None, admin_key: str | None, directory: Path, what: str) -> Target:
-    try:
-        target = resolve_target(directory, url, admin_key)
-    except ClientError as e:
-        raise click.ClickException(str(e)) from None
-    if not target.admin_key:
-        raise click.ClickException(
-            f"{what} needs the admin key: pass --admin-key or set SYNCLINE_ADMIN_KEY")
-    return target
 
 
 def _fail(target: Target, response: httpx.Response) -> click.ClickException:
@@ -88,7 +77,7 @@ def import_command(path: Path, table: str | None, fmt: str | None, append: bool,
         if fmt_name is None:
             raise click.UsageError(f"Cannot tell the format of {path.name}: pass --format")
         endpoint, params = "/api/import", {"table": table, "mode": mode, "format": fmt_name}
-    target = _target(url, admin_key, directory, "Importing data")
+    target = admin_target(url, admin_key, directory, "Importing data")
     size = path.stat().st_size
     progress = _progress() if size > PROGRESS_THRESHOLD else None
     try:
@@ -116,7 +105,7 @@ def import_command(path: Path, table: str | None, fmt: str | None, append: bool,
 @target_options
 def export_command(out: Path, url: str | None, admin_key: str | None, directory: Path) -> None:
     """Export every table, as one consistent snapshot, to a ZIP in Convex's layout."""
-    target = _target(url, admin_key, directory, "Exporting data")
+    target = admin_target(url, admin_key, directory, "Exporting data")
     try:
         with httpx.stream("GET", f"{target.url}/api/export",
                           headers={"Authorization": f"Convex {target.admin_key}"},
