@@ -14,6 +14,7 @@ from syncline.errors import DatabaseInUseError
 from syncline.functions import ExecutionRecord, PushError
 from syncline.server.deployment import Deployment
 from syncline.server.runtime import serve_deployment
+from syncline.storage.sqlite import Durability
 
 DEPLOYMENT_FILE = "deployment.json"
 _KIND_LETTER = {"query": "Q", "mutation": "M", "action": "A", None: "?"}
@@ -36,11 +37,12 @@ def print_record(record: ExecutionRecord, *, include_logs: bool) -> None:
 
 async def run_deployment(
     directory: Path, *, host: str, port: int, site_port: int, data_dir: Path | None, dev: bool,
+    durability: Durability = "full",
 ) -> int:
     directory = directory.resolve()
     try:
         deployment = Deployment(
-            directory, data_dir=data_dir, dev=dev,
+            directory, data_dir=data_dir, dev=dev, durability=durability,
             on_record=lambda r: print_record(r, include_logs=dev),
         )
     except DatabaseInUseError as e:

@@ -16,6 +16,7 @@ from syncline.cli.env import env
 from syncline.cli.logs import logs
 from syncline.cli.scheduled import scheduled
 from syncline.server.runtime import run_event_loop
+from syncline.storage.sqlite import Durability
 
 DEFAULT_PORT = 3210
 DEFAULT_SITE_PORT = 3211
@@ -42,6 +43,11 @@ def init(directory: Path) -> None:
 def _deployment_options(fn):  # type: ignore[no-untyped-def]
     fn = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
                       help="Where the database and files live (default: DIR/.syncline).")(fn)
+    fn = click.option("--durability", type=click.Choice(["full", "normal"]), default="full",
+                      show_default=True,
+                      help="full: every commit is on disk before it is acknowledged. "
+                           "normal: commits survive a crash of syncline but the last "
+                           "ones may be lost if the machine loses power.")(fn)
     fn = click.option("--site-port", type=int, default=DEFAULT_SITE_PORT, show_default=True,
                       help="Port of the HTTP actions site.")(fn)
     fn = click.option("--port", type=int, default=DEFAULT_PORT, show_default=True,
@@ -54,9 +60,10 @@ def _deployment_options(fn):  # type: ignore[no-untyped-def]
 
 
 def _serve(dev: bool, directory: Path, host: str, port: int, site_port: int,
-           data_dir: Path | None) -> None:
+           data_dir: Path | None, durability: Durability) -> None:
     sys.exit(run_event_loop(run_deployment(
-        directory, host=host, port=port, site_port=site_port, data_dir=data_dir, dev=dev)))
+        directory, host=host, port=port, site_port=site_port, data_dir=data_dir, dev=dev,
+        durability=durability)))
 
 
 @main.command()

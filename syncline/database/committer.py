@@ -6,6 +6,11 @@ thread that takes every commit queued while it was busy and lands them in one
 storage transaction (group commit): at concurrency, one fsync serves many
 commits. A commit's future resolves only after its batch is durable, and the
 visible timestamp (what new transactions read at) only moves past durable data.
+
+A caller with nothing else to do (one client at a time) may ask to write its
+commit itself when the writer thread is idle: waking that thread and being woken
+back costs more than the write. Whoever writes holds the writer role (`_busy`),
+so batches still land one at a time and in timestamp order.
 """
 
 from __future__ import annotations
@@ -82,6 +87,7 @@ class Committer:
         self.lock = threading.RLock()
         self._wakeup = threading.Condition(threading.Lock())
         self._queue: deque[_CommitJob | _ExclusiveJob | None] = deque()
+        self._busy = False  # some thread is writing (the writer, or an inline commit)
         self._log = WriteLog(horizon_ts=max_ts)
         self._last_ts = max_ts
         self.visible_ts = max_ts
@@ -100,7 +106,9 @@ class Committer:
         before the committing transaction is told it succeeded."""
         self._listeners.append(listener)
 
-    def submit(self, request: CommitRequest) -> Future[int]:
+    def submit(self, request: CommitRequest, *, inline: bool = False) -> Future[int]:
+        """Validate and order `request`; the future resolves once it is durable. With
+        `inline`, if no other write is pending, the calling thread writes it at once."""
         future: Future[int] = Future()
         with self.lock:
             if self._closed:
@@ -120,8 +128,23 @@ class Committer:
             self._log.append(logged)
             record = request.build_record(ts)
             record.new_tables = self._unpersisted_tables(request.table_numbers)
-            self._enqueue(_CommitJob(ts, record, logged, future, request.table_numbers,
-                                     request.search_changes))
+            job = _CommitJob(ts, record, logged, future, request.table_numbers,
+                             request.search_changes)
+            with self._wakeup:
+                claimed = inline and not self._busy and not self._queue
+                if claimed:
+                    self._busy = True
+                else:
+                    self._queue.append(job)
+                    self._wakeup.notify()
+        if claimed:
+            try:
+                self._write_batch([job])
+            finally:
+                with self._wakeup:
+                    self._busy = False
+                    if self._queue:
+                        self._wakeup.notify()
         return future
 
     def run_exclusive(self, fn: Callable[[int], Any]) -> Future[Any]:
@@ -153,8 +176,9 @@ class Committer:
 
     def _take_jobs(self) -> list[_CommitJob | _ExclusiveJob | None]:
         with self._wakeup:
-            while not self._queue:
+            while not self._queue or self._busy:
                 self._wakeup.wait()
+            self._busy = True
             # Take commits up to and including the first exclusive job: commits queued
             # behind it must be drained by that job itself, under the commit lock.
             jobs: list[_CommitJob | _ExclusiveJob | None] = []
@@ -181,6 +205,8 @@ class Committer:
                     return
                 self._run_exclusive_job(job)
             self._write_batch(batch)
+            with self._wakeup:
+                self._busy = False
 
     def _write_batch(self, batch: list[_CommitJob]) -> None:
         if not batch:

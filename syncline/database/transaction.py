@@ -12,13 +12,12 @@ dropping (or silently keeping) a write.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from itertools import repeat
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
-
-from sortedcontainers import SortedDict
 
 from syncline.database.catalog import (
     IndexCatalog,
@@ -158,7 +157,7 @@ class Transaction:
         self.io_seconds = 0.0  # time spent in storage calls, which the user-code limit excludes
         self.journal: QueryJournal | None = None  # set for reactive queries (pagination)
         self._writes: dict[bytes, _DocumentWrite] = {}
-        self._pending: dict[int, SortedDict] = {}
+        self._pending: dict[int, PendingEntries] = {}
         self._unawaited: list[WriteResult] = []
         # Undo entries, kept only while a savepoint is active.
         self._undo: list[tuple[Any, ...]] | None = None
@@ -297,11 +296,7 @@ class Transaction:
         usage.range_read()
         handle = self.reads.add_scan(index.id, start, end, reverse)
         pending_map = self._pending.get(index.id)
-        pending = (
-            [pending_map.peekitem(i)
-             for i in _irange_positions(pending_map, start, end, reverse)]
-            if pending_map else None
-        )
+        pending = pending_map.range(start, end, reverse) if pending_map else None
         if pending:
             rows: Iterator[tuple[bytes, bytes | None]] = _merge(
                 self._storage_rows(index, start, end, reverse, batch), pending, reverse)
@@ -377,14 +372,16 @@ class Transaction:
         self._buffer(info, internal, document_id, None, doc)
         return WriteResult(self, document_id, f"db.insert({table!r}, ...)")
 
-    def insert_with_id(self, table: str, document: dict[str, Any]) -> str:
-        """Insert `document` keeping its `_id` and `_creationTime` (data import only).
+    def insert_with_id(self, table: str, document: dict[str, Any], *,
+                       system: bool = False) -> str:
+        """Insert `document` keeping its `_id` and `_creationTime` (data import only;
+        `system=True` for a system table such as `_storage`).
 
         The ID's table number must be the table's number, and no document with that
         ID may exist. Returns the ID. System use only: user code cannot reach it.
         """
         self._check_writable("insert")
-        info = self._tables.get_or_create(table)
+        info = self._tables.get_or_create(table, system=system)
         if not isinstance(document, dict):
             raise InvalidValueError(f"Expected an object, got {document!r}")
         document_id = document.get("_id")
@@ -523,7 +520,7 @@ class Transaction:
             new_key = index_key(index, after, internal) if after is not None else None
             pending = self._pending.get(index.id)
             if pending is None:
-                pending = self._pending[index.id] = SortedDict()
+                pending = self._pending[index.id] = PendingEntries()
             if undo is not None:
                 for key in (old_key, new_key):
                     if key is not None:
@@ -661,17 +658,21 @@ class Transaction:
                 "awaited (`await ctx.db.insert(...)`); this transaction was not committed."
             )
 
-    async def commit(self) -> int:
+    async def commit(self, *, inline: bool = False) -> int:
         """Commit the buffered writes; returns the commit timestamp.
 
         Raises WriteConflictError if a concurrent commit wrote into this
         transaction's read set; nothing is applied then and a retry is safe.
+        `inline`: the caller has nothing else to do, so if the committer is idle this
+        thread writes the commit itself (see committer.py).
         """
         import asyncio
 
-        future = self._begin_commit()
+        future = self._begin_commit(inline)
         if future is None:
             return self.snapshot_ts
+        if future.done():  # written inline (or refused): no need to wait on the loop
+            return self._finish_commit(future)
         try:
             # Shielded: cancelling the waiting task must not cancel a commit that the
             # committer may already be writing; the outcome is then simply not awaited.
@@ -689,6 +690,9 @@ class Transaction:
         future = self._begin_commit()
         if future is None:
             return self.snapshot_ts
+        return self._finish_commit(future)
+
+    def _finish_commit(self, future: Any) -> int:
         try:
             self.commit_ts = future.result()
         except BaseException:
@@ -697,7 +701,7 @@ class Transaction:
         self._state = "committed"
         return self.commit_ts
 
-    def _begin_commit(self) -> Any:
+    def _begin_commit(self, inline: bool = False) -> Any:
         self._check_open()
         try:
             self._check_awaited()
@@ -709,7 +713,7 @@ class Transaction:
             self.commit_ts = self.snapshot_ts
             return None
         self._state = "committing"
-        return self._db.committer.submit(self._commit_request())
+        return self._db.committer.submit(self._commit_request(), inline=inline)
 
     def abort(self) -> None:
         """Drop the buffered writes. Safe to call in any state."""
@@ -722,12 +726,47 @@ def _copy_write(write: _DocumentWrite) -> _DocumentWrite:
                           write.current, write.packed, write.size)
 
 
-def _irange_positions(
-    pending: SortedDict, start: bytes, end: bytes | None, reverse: bool,
-) -> Iterator[int]:
-    lo = pending.bisect_left(start)
-    hi = len(pending) if end is None else pending.bisect_left(end)
-    return reversed(range(lo, hi)) if reverse else iter(range(lo, hi))
+class PendingEntries:
+    """One index's entries buffered by a transaction: key -> packed document, or None
+    for a key it removed. Most transactions only write, so the keys are sorted only
+    when a range read needs them (a sorted container cost each insert two of its
+    constructors), and kept sorted from then on."""
+
+    __slots__ = ("_entries", "_sorted")
+
+    def __init__(self) -> None:
+        self._entries: dict[bytes, bytes | None] = {}
+        self._sorted: list[bytes] | None = None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: bytes, default: Any = None) -> Any:
+        return self._entries.get(key, default)
+
+    def __setitem__(self, key: bytes, value: bytes | None) -> None:
+        if key not in self._entries and self._sorted is not None:
+            bisect.insort(self._sorted, key)
+        self._entries[key] = value
+
+    def pop(self, key: bytes, default: Any = None) -> Any:
+        if key in self._entries and self._sorted is not None:
+            del self._sorted[bisect.bisect_left(self._sorted, key)]
+        return self._entries.pop(key, default)
+
+    def range(self, start: bytes, end: bytes | None,
+              reverse: bool) -> list[tuple[bytes, bytes | None]]:
+        """The entries with start <= key < end, in key order (descending if reverse)."""
+        if self._sorted is None:
+            self._sorted = sorted(self._entries)
+        keys = self._sorted
+        lo = bisect.bisect_left(keys, start)
+        hi = len(keys) if end is None else bisect.bisect_left(keys, end)
+        chosen = keys[lo:hi]
+        if reverse:
+            chosen.reverse()
+        entries = self._entries
+        return [(key, entries[key]) for key in chosen]
 
 
 def _merge(

@@ -45,6 +45,27 @@ class _Resume:
                     return stop.value
 
 
+class Suspended(BaseException):  # noqa: N818 - a signal to the runner, not an error
+    """The handler suspended while driven inline, where nothing can resume it."""
+
+
+def run_inline(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run `coro` to completion on the calling thread, which is already running an event
+    loop (the server's), without giving that loop control.
+
+    Raises `Suspended`, after closing the coroutine and cancelling what it waited on, if
+    the handler suspends: the caller discards the attempt and runs it again on a worker.
+    """
+    try:
+        pending = coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coro.close()
+    if isinstance(pending, asyncio.Future):
+        pending.cancel()  # e.g. a gather's children, never started: they are dropped
+    raise Suspended()
+
+
 def run_coroutine(
     coro: Coroutine[Any, Any, Any], loop: asyncio.AbstractEventLoop,
     guard: Callable[[Awaitable[Any]], Coroutine[Any, Any, Any]],

@@ -1,13 +1,20 @@
 """Runs registered functions: transactions, retries, limits, determinism, logs, errors.
 
-Queries and mutations run on a pool of worker threads (as many as cores, growing
-to 16, the documented concurrency limit, while slow functions hold them; see
-workers.py), each with its own event loop, so a runaway function can be
-interrupted without stalling the server's loop. A mutation's worker only
-executes the handler; waiting for the commit (and its fsync) happens back on
-the caller's loop, so the workers stay busy with CPU work and many commits
-share one group commit. Actions run on a separate, larger pool so an action
-waiting for `run_query` can never starve the queries it waits for.
+Queries and mutations first run on a pool of worker threads (as many as cores,
+growing to 16, the documented concurrency limit, while slow functions hold them;
+see workers.py), each with its own event loop, so a slow or runaway function
+cannot stall the server's loop. A function that has run quickly there without
+ever suspending then runs inline, on the caller's thread: handing a call to a
+worker thread and back costs about 85 µs on a small VM, several times what a
+typical query costs. An inline run that suspends (`asyncio.gather`, a timer) is
+discarded and run again on a worker, which is safe because nothing it did
+outside its transaction survives; one that turns out slow sends its function
+back to the pool for good. The watchdog guards inline runs the same way.
+
+A mutation's execution only runs the handler; waiting for the commit (and its
+fsync) happens back on the caller's loop, so many commits share one group
+commit. Actions run on a separate, larger pool so an action waiting for
+`run_query` can never starve the queries it waits for.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from syncline.functions.context import (
     MutationCtx,
     QueryCtx,
 )
-from syncline.functions.coroutines import run_coroutine
+from syncline.functions.coroutines import Suspended, run_coroutine, run_inline
 from syncline.functions.errors import (
     ArgumentValidationError,
     FunctionCallError,
@@ -76,6 +83,14 @@ MAX_MUTATION_ATTEMPTS = 64
 _FIRST_BACKOFF_S = 0.001
 _MAX_BACKOFF_S = 0.1
 _KIND_TITLE = {"query": "Query", "mutation": "Mutation", "action": "Action"}
+# A function whose worker run took less than this (without suspending) runs inline next
+# time; it goes back to the worker pool when its inline runs average more than
+# INLINE_SLOW_S (a moving average, so one GC pause does not demote it) or one run takes
+# INLINE_MAX_S.
+INLINE_FAST_S = 0.002
+INLINE_SLOW_S = 0.005
+INLINE_MAX_S = 0.050
+_INLINE_AVERAGE_WEIGHT = 0.1
 
 
 class TransactionGuard(Protocol):
@@ -143,6 +158,8 @@ class _Attempt:
     own_lines: list[LogLine] | None = None  # lines minus those of nested calls (actions)
     tx: Transaction | None = None
     used_auth: bool = False
+    suspended: bool = False  # the handler awaited something other than the database
+    seconds: float = 0.0  # wall time of the execution
 
 
 class FunctionRunner:
@@ -174,6 +191,12 @@ class FunctionRunner:
         self._action_pool = ThreadPoolExecutor(action_threads, "syncline-action")
         self._local = threading.local()
         self.files: FileStorage | None = None  # ctx.storage; the deployment sets it
+        # Where each query or mutation runs: inline while its entry is a number (the moving
+        # average of its inline runs, in seconds); None on the worker pool for good (it
+        # suspended or was slow); absent until a worker run has shown it fast.
+        self._inline: dict[RegisteredFunction, float | None] = {}
+        self.inline_enabled = True
+        self._mutations_running = 0  # top-level mutations between start and commit
 
     def close(self) -> None:
         self._tx_pool.shutdown(wait=False, cancel_futures=True)
@@ -259,9 +282,15 @@ class FunctionRunner:
         identity: UserIdentity | None, request_id: str, snapshot_ts: int | None,
         journal: str | None,
     ) -> Outcome:
-        loop = asyncio.get_running_loop()
-        attempt = await loop.run_in_executor(
-            self._tx_pool, self._execute_query, fn, path, args, identity, snapshot_ts, journal)
+        attempt = None
+        if self._inline.get(fn) is not None and self.inline_enabled:
+            attempt = self._execute_query(fn, path, args, identity, snapshot_ts, journal, True)
+            attempt = self._after_inline(fn, attempt)
+        if attempt is None:
+            attempt = await asyncio.get_running_loop().run_in_executor(
+                self._tx_pool, self._execute_query, fn, path, args, identity, snapshot_ts,
+                journal)
+            self._learn(fn, attempt)
         outcome = self._outcome(request_id, path, fn.kind, attempt)
         tx = attempt.tx
         if tx is not None:
@@ -274,15 +303,33 @@ class FunctionRunner:
         self, fn: RegisteredFunction, path: str, raw_args: Any, args: dict[str, Any],
         identity: UserIdentity | None, request_id: str, guard: TransactionGuard | None = None,
     ) -> Outcome:
+        self._mutations_running += 1
+        try:
+            return await self._run_mutation_attempts(fn, path, raw_args, args, identity,
+                                                     request_id, guard)
+        finally:
+            self._mutations_running -= 1
+
+    async def _run_mutation_attempts(
+        self, fn: RegisteredFunction, path: str, raw_args: Any, args: dict[str, Any],
+        identity: UserIdentity | None, request_id: str, guard: TransactionGuard | None,
+    ) -> Outcome:
         loop = asyncio.get_running_loop()
         delay = _FIRST_BACKOFF_S
         for attempt_number in itertools.count(1):
-            attempt = await loop.run_in_executor(
-                self._tx_pool, self._execute_mutation, fn, path, args, identity, guard)
+            attempt = None
+            if self._inline.get(fn) is not None and self.inline_enabled:
+                attempt = self._after_inline(
+                    fn, self._execute_mutation(fn, path, args, identity, guard, True))
+            if attempt is None:
+                attempt = await loop.run_in_executor(
+                    self._tx_pool, self._execute_mutation, fn, path, args, identity, guard)
+                self._learn(fn, attempt)
             tx = attempt.tx
             if attempt.error is None and tx is not None:
                 try:
-                    commit_ts = await tx.commit()
+                    # Alone, write the commit here; with company, group-commit it.
+                    commit_ts = await tx.commit(inline=self._mutations_running == 1)
                 except WriteConflictError as e:
                     if attempt_number >= MAX_MUTATION_ATTEMPTS:
                         attempt.error = e
@@ -358,9 +405,26 @@ class FunctionRunner:
 
     # -- worker side -----------------------------------------------------------------------
 
+    def _learn(self, fn: RegisteredFunction, attempt: _Attempt) -> None:
+        """After a worker run: a function seen fast and never suspending goes inline."""
+        if attempt.suspended:
+            self._inline[fn] = None
+        elif fn not in self._inline and attempt.seconds < INLINE_FAST_S:
+            self._inline[fn] = attempt.seconds
+
+    def _after_inline(self, fn: RegisteredFunction, attempt: _Attempt) -> _Attempt | None:
+        """The attempt, or None if it suspended and must run again on a worker."""
+        average = self._inline.get(fn)
+        if average is not None:
+            average += (attempt.seconds - average) * _INLINE_AVERAGE_WEIGHT
+            slow = average > INLINE_SLOW_S or attempt.seconds > INLINE_MAX_S
+            self._inline[fn] = None if attempt.suspended or slow else average
+        return None if attempt.suspended else attempt
+
     def _execute_query(
         self, fn: RegisteredFunction, path: str, args: dict[str, Any],
         identity: UserIdentity | None, snapshot_ts: int | None, journal: str | None,
+        inline: bool = False,
     ) -> _Attempt:
         tx = self.db.begin(read_only=True, snapshot_ts=snapshot_ts)
         auth = Auth(identity)
@@ -371,7 +435,7 @@ class FunctionRunner:
         except SynclineError as e:
             attempt = _Attempt(error=e)
         else:
-            attempt = self._execute(fn, path, ctx, args, tx, deterministic=True)
+            attempt = self._execute(fn, path, ctx, args, tx, deterministic=True, inline=inline)
         attempt.tx = tx
         attempt.used_auth = auth.used
         tx.abort()
@@ -380,6 +444,7 @@ class FunctionRunner:
     def _execute_mutation(
         self, fn: RegisteredFunction, path: str, args: dict[str, Any],
         identity: UserIdentity | None, guard: TransactionGuard | None = None,
+        inline: bool = False,
     ) -> _Attempt:
         tx = self.db.begin()
         if guard is not None:
@@ -391,7 +456,7 @@ class FunctionRunner:
         ctx = MutationCtx(DatabaseWriter(tx), auth, run_query,
                           self._nested_mutation(tx, auth, run_query, scheduler), scheduler,
                           self._mutation_storage(tx))
-        attempt = self._execute(fn, path, ctx, args, tx, deterministic=True)
+        attempt = self._execute(fn, path, ctx, args, tx, deterministic=True, inline=inline)
         if attempt.error is None:
             attempt.tx = tx
         else:
@@ -434,11 +499,13 @@ class FunctionRunner:
     def _execute(
         self, fn: RegisteredFunction, path: str, ctx: Any, args: dict[str, Any],
         tx: Transaction | None, *, deterministic: bool, collector: LogCollector | None = None,
+        inline: bool = False,
     ) -> _Attempt:
-        """Run the handler on this worker thread, in a fresh contextvars context so
-        nothing it sets (frozen clock, log capture) outlives the call."""
+        """Run the handler on this thread (a worker's, or inline the caller's), in a fresh
+        contextvars context so nothing it sets (frozen clock, log capture) outlives it."""
         collector = collector or LogCollector()
         attempt = _Attempt()
+        began = time.perf_counter()
         budget = self.user_time_limit_s if deterministic else self.action_time_limit_s
         excluded: Callable[[], float] = (lambda: tx.io_seconds) if tx is not None else (
             lambda: 0.0)
@@ -449,34 +516,44 @@ class FunctionRunner:
             try:
                 watchdog.start(deadline)
                 attempt.value = context.run(
-                    self._drive, fn, ctx, args, collector, deadline, deterministic)
+                    self._drive, fn, ctx, args, collector, deadline, deterministic, inline,
+                    attempt)
             finally:
                 watchdog.finish(deadline)
+        except Suspended:
+            attempt.suspended = True
+            attempt.error = RuntimeError("suspended inline")  # never reported: run again
         except FunctionTimeoutError:
-            self._reset_loop()
+            if not inline:  # an inline run never touched this thread's own loop
+                self._reset_loop()
             attempt.error = ExecutionTimeoutError(deadline.message())
         except BaseException as e:
             attempt.error = e
             if isinstance(e, (KeyboardInterrupt, SystemExit)):
                 attempt.error = RuntimeError(f"{type(e).__name__} raised inside a function")
         attempt.lines = collector.lines
+        attempt.seconds = time.perf_counter() - began
         return attempt
 
     def _drive(
         self, fn: RegisteredFunction, ctx: Any, args: dict[str, Any], collector: LogCollector,
-        deadline: Deadline, deterministic: bool,
+        deadline: Deadline, deterministic: bool, inline: bool, attempt: _Attempt,
     ) -> Any:
-        loop = self._thread_loop()
         with ExitStack() as stack:
             stack.enter_context(logs.capture_logs(collector))
             if deterministic:
                 stack.enter_context(determinism.deterministic(
                     self.now_ms(), self._next_seed(), fn.kind))
             coro = fn.handler(ctx, **args)
-            if deterministic:
-                value = run_coroutine(coro, loop, lambda rest: self._guard(rest, deadline))
+            if inline:
+                value = run_inline(coro)
+            elif deterministic:
+                def resume(rest: Awaitable[Any]) -> Coroutine[Any, Any, Any]:
+                    attempt.suspended = True
+                    return self._guard(rest, deadline)
+                value = run_coroutine(coro, self._thread_loop(), resume)
             else:  # an action runs as a real task: async libraries (httpx, anyio) need one
-                value = loop.run_until_complete(self._guard(coro, deadline))
+                value = self._thread_loop().run_until_complete(self._guard(coro, deadline))
         return self._check_returns(fn, value)
 
     @staticmethod

@@ -105,12 +105,13 @@ class Scheduler(BackgroundService):
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def idle(self) -> None:
-        """Wait until no job is due now or running (for tests and the harness)."""
+        """Wait until no job is due now or running, and no clean-up is under way (for
+        tests and the harness)."""
         while True:
             await asyncio.sleep(0)
             self._refresh_now()
             due = any(t <= self.clock.now_ms() for t in self._pending.values())
-            if not due and not self._running and not self._dirty:
+            if not due and not self._running and not self._dirty and not self._tasks:
                 return
             await asyncio.sleep(0.001)
 

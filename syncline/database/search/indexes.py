@@ -100,6 +100,8 @@ class SearchIndexes:
         self.seen_ts = 0  # every commit up to here was handed to on_commit
         self.applied_ts = 0  # ... and is in the tantivy/usearch indexes
         self._apply_lock = threading.Lock()  # one batch at a time; held by reconcile too
+        self._applying = False  # the indexer took a batch and has not finished it
+        self._waiters = 0  # threads in wait_seen / wait_applied
         self._closed = False
         self._thread: threading.Thread | None = None
 
@@ -139,9 +141,16 @@ class SearchIndexes:
                 engine = self._engines.get(change.index_id)
                 if isinstance(engine, TextIndex):
                     engine.record_change(ts, change.document_id, change.document)
+            self.seen_ts = max(self.seen_ts, ts)
             if changes:
                 self._queue.append((ts, changes))
-            self.seen_ts = max(self.seen_ts, ts)
+            elif not self._queue and not self._applying:
+                # Nothing for the indexer: don't wake its thread for every commit, which
+                # cost single-client writes a context switch each.
+                self.applied_ts = max(self.applied_ts, ts)
+                if self._waiters:
+                    self._cond.notify_all()
+                return
             self._cond.notify_all()
 
     def wait_seen(self, ts: int, timeout: float = 60.0) -> None:
@@ -149,15 +158,20 @@ class SearchIndexes:
         visible), so a text search at snapshot `ts` knows every document they changed."""
         if self.seen_ts >= ts:
             return
-        with self._cond:
-            if not self._cond.wait_for(lambda: self.seen_ts >= ts or self._closed, timeout):
-                raise TimeoutError("The search indexes are still catching up; try again")
+        self._wait(lambda: self.seen_ts >= ts or self._closed, timeout)
 
     def wait_applied(self, ts: int, timeout: float = 60.0) -> None:
         """Block until every commit up to `ts` is in the engines."""
+        self._wait(lambda: self.applied_ts >= ts or self._closed, timeout)
+
+    def _wait(self, done: Callable[[], bool], timeout: float) -> None:
         with self._cond:
-            if not self._cond.wait_for(lambda: self.applied_ts >= ts or self._closed, timeout):
-                raise TimeoutError("The search indexes are still catching up; try again")
+            self._waiters += 1
+            try:
+                if not self._cond.wait_for(done, timeout):
+                    raise TimeoutError("The search indexes are still catching up; try again")
+            finally:
+                self._waiters -= 1
 
     def _run(self) -> None:
         while True:
@@ -169,6 +183,7 @@ class SearchIndexes:
                 batch = list(self._queue)
                 self._queue.clear()
                 upto = self.seen_ts
+                self._applying = True
             started = time.monotonic()
             try:
                 with self._apply_lock:
@@ -177,6 +192,7 @@ class SearchIndexes:
                 _log.exception("search indexing failed")
             with self._cond:
                 self.applied_ts = max(self.applied_ts, upto)
+                self._applying = False
                 self._cond.notify_all()
             rest = REFRESH_INTERVAL_S - (time.monotonic() - started)
             if rest > 0 and batch:
