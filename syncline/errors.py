@@ -84,3 +84,11 @@ class ConvexError(SynclineError):
     def __init__(self, data: Any = None) -> None:
         super().__init__(data if isinstance(data, str) else repr(data))
         self.data = data
+
+
+class DataExportError(SynclineError):
+    """The snapshot could not be exported (say, a file vanished while it was read)."""
+
+
+class DataImportError(InvalidValueError):
+    """The import file is malformed or does not fit; nothing was written."""

@@ -62,7 +62,9 @@ def import_command(path: Path, table: str | None, fmt: str | None, append: bool,
     """Import PATH (JSONL, JSON array, CSV with a header row, or a snapshot ZIP).
 
     A table that already holds documents is refused unless --append or --replace is
-    given. Each import is atomic: on any error (reported with its line), nothing changes.
+    given. A ZIP's `_storage/` folder (from `export --include-file-storage`) restores
+    file storage the same way. Each import is atomic: on any error (reported with its
+    line), nothing changes.
     """
     if append and replace:
         raise click.UsageError("Pass at most one of --append and --replace")
@@ -96,18 +98,29 @@ def import_command(path: Path, table: str | None, fmt: str | None, append: bool,
     if response.status_code != 200:
         raise _fail(target, response)
     for name, count in response.json()["tables"].items():
-        console.out.print(f"Imported {count} document{'s' * (count != 1)} into table {name!r}")
+        if name == "_storage":
+            console.out.print(f"Imported {count} file{'s' * (count != 1)} into file storage")
+        else:
+            console.out.print(
+                f"Imported {count} document{'s' * (count != 1)} into table {name!r}")
 
 
 @click.command("export")
 @click.option("--path", "out", required=True, type=click.Path(path_type=Path),
               help="Write the snapshot ZIP here (a directory: snapshot_<ts>.zip in it).")
+@click.option("--include-file-storage", "include_storage", is_flag=True,
+              help="Also export file storage: `_storage/documents.jsonl` and every file.")
 @target_options
-def export_command(out: Path, url: str | None, admin_key: str | None, directory: Path) -> None:
-    """Export every table, as one consistent snapshot, to a ZIP in Convex's layout."""
+def export_command(out: Path, include_storage: bool, url: str | None, admin_key: str | None,
+                   directory: Path) -> None:
+    """Export every table, as one consistent snapshot, to a ZIP in Convex's layout.
+
+    With --include-file-storage the ZIP also holds every stored file (as of the same
+    snapshot), which `syncline import` restores."""
     target = admin_target(url, admin_key, directory, "Exporting data")
+    params = {"includeStorage": "true"} if include_storage else {}
     try:
-        with httpx.stream("GET", f"{target.url}/api/export",
+        with httpx.stream("GET", f"{target.url}/api/export", params=params,
                           headers={"Authorization": f"Convex {target.admin_key}"},
                           timeout=httpx.Timeout(10.0, read=3600.0)) as response:
             if response.status_code != 200:

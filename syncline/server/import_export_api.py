@@ -3,8 +3,10 @@
 - `POST /api/import?table=T&mode=create|append|replace&format=jsonl|json|csv`: the body
   is the file; the table's documents are written as one transaction.
 - `POST /api/import_snapshot?mode=create|append|replace`: the body is a snapshot ZIP;
-  every table in it is written as one transaction, keeping `_id` and `_creationTime`.
-- `GET /api/export`: a ZIP of one consistent snapshot of every user table.
+  every table in it (and its files, if it has a `_storage/` folder) is written as one
+  transaction, keeping `_id` and `_creationTime`.
+- `GET /api/export[?includeStorage=true]`: a ZIP of one consistent snapshot of every
+  user table (and with `includeStorage`, of file storage: `_storage/`).
 
 Every route needs `Authorization: Convex <admin key>`. Bodies are streamed in and
 refused (413) past `MAX_IMPORT_SIZE`.
@@ -16,22 +18,18 @@ import asyncio
 import io
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from syncline.database.data_import import (
-    FORMATS,
-    MODES,
-    DataImportError,
-    import_tables,
-    parse_table_file,
-    read_snapshot_zip,
-    write_snapshot_zip,
-)
+from syncline.database.data_import import FORMATS, MODES, import_tables, parse_table_file
+from syncline.database.snapshot_zip import export_snapshot_zip, import_snapshot, read_snapshot_zip
+from syncline.errors import DataExportError, DataImportError
+from syncline.functions.file_storage import FileStorage, storage_document
 from syncline.server.deployment import Deployment
 from syncline.server.responses import (
     BadRequest,
@@ -51,6 +49,32 @@ def _choice(request: Request, name: str, choices: tuple[str, ...], default: str)
         raise BadRequest("InvalidArgument",
                          f"`{name}` must be one of {', '.join(choices)}, got {value!r}")
     return value
+
+
+def _flag(request: Request, name: str) -> bool:
+    value = request.query_params.get(name, "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise BadRequest("InvalidArgument", f"`{name}` must be true or false, got {value!r}")
+    return value in ("true", "1")
+
+
+class DeploymentFiles:
+    """The deployment's file storage as snapshot import and export use it
+    (`syncline.database.snapshot_zip.SnapshotFiles`)."""
+
+    def __init__(self, files: FileStorage) -> None:
+        self._files = files
+
+    async def store(self, chunks: AsyncIterable[bytes],
+                    content_type: str | None) -> dict[str, Any]:
+        blob = await self._files.blobs.put(chunks, max_size=self._files.max_upload_size)
+        return storage_document(blob.key, blob.size, blob.sha256, content_type)
+
+    def open(self, document: dict[str, Any]) -> AsyncIterator[bytes]:
+        return self._files.open_blob(document)
+
+    def discard(self, document: dict[str, Any]) -> None:
+        self._files.blobs.delete(document["blobKey"])
 
 
 class ImportExportApi:
@@ -81,9 +105,9 @@ class ImportExportApi:
             mode = _choice(request, "mode", MODES, "create")
             data = await read_body(request, MAX_IMPORT_SIZE)
             try:
-                tables, numbers = await asyncio.to_thread(read_snapshot_zip, io.BytesIO(data))
-                counts = await import_tables(self.deployment.db, tables, mode,
-                                             table_numbers=numbers)
+                snapshot = await asyncio.to_thread(read_snapshot_zip, io.BytesIO(data))
+                counts = await import_snapshot(self.deployment.db, snapshot, mode,
+                                               files=DeploymentFiles(self.deployment.files))
             except DataImportError as e:
                 raise BadRequest("ImportFailed", str(e)) from None
         except BadRequest as e:
@@ -93,12 +117,17 @@ class ImportExportApi:
     async def export(self, request: Request) -> Response:
         try:
             require_admin_key(self.deployment.admin_keys, request)
+            include_storage = _flag(request, "includeStorage")
         except BadRequest as e:
             return bad_request_response(e)
         handle, path = tempfile.mkstemp(prefix="syncline-export-", suffix=".zip")
         os.close(handle)
+        files = DeploymentFiles(self.deployment.files) if include_storage else None
         try:
-            ts = await asyncio.to_thread(write_snapshot_zip, self.deployment.db, path)
+            ts = await export_snapshot_zip(self.deployment.db, path, files=files)
+        except DataExportError as e:
+            os.unlink(path)
+            return bad_request_response(BadRequest("ExportFailed", str(e), 409))
         except BaseException:
             os.unlink(path)
             raise
