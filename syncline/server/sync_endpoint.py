@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -52,6 +53,20 @@ class _Connection:
         self.close_code = 1000
         self.writer_task: asyncio.Task[None] | None = None
         self.mutation_task: asyncio.Task[None] | None = None
+        self.last_sent = time.monotonic()
+        self.ping_timer: asyncio.TimerHandle | None = None
+
+    def _ping_if_quiet(self) -> None:
+        """Keep the client's socket open: a Ping after PING_INTERVAL_S without a frame.
+        One timer per connection, re-armed from here, rather than one per frame sent."""
+        if self.close_reason is not None:
+            return
+        quiet = time.monotonic() - self.last_sent
+        if quiet >= PING_INTERVAL_S:
+            self.send(protocol.ping())
+            quiet = 0.0
+        self.ping_timer = asyncio.get_running_loop().call_later(
+            PING_INTERVAL_S - quiet, self._ping_if_quiet)
 
     def send(self, message: dict[str, Any]) -> None:
         if self.close_reason is not None:
@@ -83,9 +98,13 @@ class _Connection:
 
     async def run(self) -> None:
         self.writer_task = asyncio.create_task(self._write())
+        self.ping_timer = asyncio.get_running_loop().call_later(
+            PING_INTERVAL_S, self._ping_if_quiet)
         try:
             await self._read()
         finally:
+            if self.ping_timer is not None:
+                self.ping_timer.cancel()
             if self.mutation_task is not None:
                 self.mutation_task.cancel()
             for task in list(self.tasks):
@@ -158,13 +177,11 @@ class _Connection:
         websocket = self.websocket
         try:
             while True:
-                try:
-                    frame = await asyncio.wait_for(self.outgoing.get(), PING_INTERVAL_S)
-                except TimeoutError:
-                    frame = protocol.encode_server_message(protocol.ping())[0]
+                frame = await self.outgoing.get()
                 if frame is None:
                     break
                 await websocket.send_text(frame)
+                self.last_sent = time.monotonic()
         except (WebSocketDisconnect, RuntimeError, OSError):
             self.close_reason = self.close_reason or "disconnected"
             self.session.closed = True

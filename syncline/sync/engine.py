@@ -403,7 +403,7 @@ class SyncEngine:
             if subscription.sent == (entry, entry.version):
                 continue
             subscription.sent = (entry, entry.version)
-            modifications.append(self._modification(subscription.query_id, entry.outcome))
+            modifications.append(self._modification(subscription.query_id, entry))
         end = StateVersion(session.query_set_version, self.ts, session.identity_version)
         start = session.sent
         versions_moved = (start.query_set, start.identity) != (end.query_set, end.identity)
@@ -413,10 +413,13 @@ class SyncEngine:
         session.sent = end
         session.send(protocol.transition(start, end, modifications))
 
-    def _modification(self, query_id: int, outcome: Outcome) -> dict[str, Any]:
+    def _modification(self, query_id: int, entry: CachedQuery) -> dict[str, Any]:
+        outcome = entry.outcome
+        assert outcome is not None
         log_lines = self._log_lines(outcome)
         if outcome.failure is None:
-            return protocol.query_updated(query_id, outcome.value, log_lines, outcome.journal)
+            return protocol.query_updated(query_id, None, log_lines, outcome.journal,
+                                          value_json=entry.value_json)
         data = outcome.failure.data
         return protocol.query_failed(query_id, outcome.failure.message, log_lines,
                                      data if data is not UNDEFINED else UNDEFINED,

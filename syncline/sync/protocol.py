@@ -577,13 +577,15 @@ def transition(
 
 
 def query_updated(
-    query_id: int, value: Any, log_lines: list[str], journal: str | None
+    query_id: int, value: Any, log_lines: list[str], journal: str | None, *,
+    value_json: Any = None,
 ) -> dict[str, Any]:
-    """A Transition modification: query `query_id` now returns `value` (a Convex value)."""
+    """A Transition modification: query `query_id` now returns `value` (a Convex value),
+    or `value_json` if given: the value already converted, shared by many subscribers."""
     return {
         "type": "QueryUpdated",
         "queryId": query_id,
-        "value": to_json(value),
+        "value": to_json(value) if value_json is None else value_json,
         "logLines": list(log_lines),
         "journal": journal,
     }

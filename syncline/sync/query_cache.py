@@ -52,6 +52,7 @@ class CachedQuery:
     key: QueryKey
     outcome: Outcome | None = None
     result: bytes = b""  # the encoded result, to tell a changed result from a re-run
+    value_json: Any = None  # the successful value as JSON, converted once for all subscribers
     version: int = 0  # bumped whenever `result` changes
     subscribers: set[Any] = field(default_factory=set)
     indexed: frozenset[int] = frozenset()  # index ids it is filed under for invalidation
@@ -63,7 +64,8 @@ class CachedQuery:
 
     def set_outcome(self, outcome: Outcome) -> None:
         if outcome.failure is None:
-            encoded = orjson.dumps(["ok", to_json(outcome.value), outcome.journal])
+            self.value_json = to_json(outcome.value)
+            encoded = orjson.dumps(["ok", self.value_json, outcome.journal])
         else:
             data = outcome.failure.data
             encoded = orjson.dumps(["error", outcome.failure.message,
