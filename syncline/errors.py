@@ -63,10 +63,13 @@ class WriteConflictError(SynclineError):
     Retrying the transaction function is always safe: nothing it wrote was applied.
     """
 
-    def __init__(self, message: str, *, table: str | None = None, document_id: str | None = None) -> None:
+    def __init__(self, message: str, *, table: str | None = None, document_id: str | None = None,
+                 conflict_ts: int | None = None) -> None:
         super().__init__(message)
         self.table = table
         self.document_id = document_id
+        # The commit that got in the way: a retry should read at or after it.
+        self.conflict_ts = conflict_ts
 
 
 class AuthenticationError(SynclineError):

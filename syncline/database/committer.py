@@ -88,6 +88,8 @@ class Committer:
         self._wakeup = threading.Condition(threading.Lock())
         self._queue: deque[_CommitJob | _ExclusiveJob | None] = deque()
         self._busy = False  # some thread is writing (the writer, or an inline commit)
+        # (ts, callback) called once visible_ts reaches ts (on the thread that moved it).
+        self._visible_waiters: list[tuple[int, Callable[[], None]]] = []
         self._log = WriteLog(horizon_ts=max_ts)
         self._last_ts = max_ts
         self.visible_ts = max_ts
@@ -121,7 +123,7 @@ class Committer:
                 return future
             conflict = self._log.find_conflict(request.read_set, request.snapshot_ts)
             if conflict is not None:
-                future.set_exception(_conflict_error(conflict.document))
+                future.set_exception(_conflict_error(conflict.document, conflict.ts))
                 return future
             ts = self._next_ts()
             logged = LoggedCommit(ts, request.touched, request.documents)
@@ -161,6 +163,25 @@ class Committer:
                 return future
             self._enqueue(_ExclusiveJob(fn, future))
         return future
+
+    def when_visible(self, ts: int, callback: Callable[[], None]) -> None:
+        """Call `callback` once commits up to `ts` are visible (at once if they are): on
+        this thread, or on the thread that makes them visible."""
+        with self.lock:
+            if self.visible_ts < ts and not self._closed:
+                self._visible_waiters.append((ts, callback))
+                return
+        callback()
+
+    def _take_visible_waiters(self) -> list[Callable[[], None]]:
+        """Lock held: the callbacks whose timestamp is now visible, removed."""
+        if not self._visible_waiters:
+            return []
+        due = [cb for ts, cb in self._visible_waiters if ts <= self.visible_ts]
+        if due:
+            self._visible_waiters = [(ts, cb) for ts, cb in self._visible_waiters
+                                     if ts > self.visible_ts]
+        return due
 
     def _next_ts(self) -> int:
         ts = max(self._last_ts + 1, time.time_ns())
@@ -225,6 +246,9 @@ class Committer:
         with self.lock:
             self._mark_tables_persisted(tables)
             self.visible_ts = batch[-1].ts
+            due = self._take_visible_waiters()
+        for callback in due:
+            callback()
         # Listeners hear of a commit before its caller does, so whoever waits on a
         # commit can rely on every listener (e.g. subscription invalidation) having run.
         for job in batch:
@@ -263,6 +287,9 @@ class Committer:
                 return
             self.schema_version += 1
             self.visible_ts = ts
+            due = self._take_visible_waiters()
+        for callback in due:
+            callback()
         if self.search_listener is not None:
             self.search_listener(ts, ())  # searches at this timestamp need not wait
         job.future.set_result(result)
@@ -274,13 +301,17 @@ class Committer:
             self._closed = True
             self._enqueue(None)
         self._thread.join()
+        with self.lock:  # nothing more becomes visible: nobody may wait for it
+            waiters, self._visible_waiters = self._visible_waiters, []
+        for _ts, callback in waiters:
+            callback()
 
 
-def _conflict_error(document: WrittenDocument | None) -> WriteConflictError:
+def _conflict_error(document: WrittenDocument | None, ts: int) -> WriteConflictError:
     if document is None:
         return WriteConflictError(
             "This transaction's snapshot is older than the committer's conflict history; "
-            "it was not applied and can be retried"
+            "it was not applied and can be retried", conflict_ts=ts,
         )
     return WriteConflictError(
         f"Documents read from or written to the {document.table!r} table changed while this "
@@ -288,4 +319,5 @@ def _conflict_error(document: WrittenDocument | None) -> WriteConflictError:
         f"{document.document_id!r}. Nothing was applied; the transaction can be retried.",
         table=document.table,
         document_id=document.document_id,
+        conflict_ts=ts,
     )

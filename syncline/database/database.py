@@ -110,6 +110,22 @@ class Database:
         """The newest durable commit timestamp; new transactions read at it."""
         return self.committer.visible_ts
 
+    async def wait_visible(self, ts: int) -> None:
+        """Return once commits up to `ts` are visible, so a transaction begun then reads
+        them (a retry after a conflict with `ts` would otherwise just conflict again)."""
+        if self.committer.visible_ts >= ts:
+            return
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def wake() -> None:
+            if loop.is_closed():
+                return
+            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+
+        self.committer.when_visible(ts, wake)
+        await done
+
     def table_names(self) -> list[str]:
         return self.tables.names()
 
@@ -173,6 +189,8 @@ class Database:
                         f"{error} (gave up after {max_attempts} attempts)",
                         table=error.table, document_id=error.document_id,
                     ) from error
+                if error.conflict_ts is not None:
+                    await self.wait_visible(error.conflict_ts)
             except BaseException:
                 tx.abort()
                 raise

@@ -338,8 +338,14 @@ class FunctionRunner:
                     if attempt_number >= MAX_MUTATION_ATTEMPTS:
                         attempt.error = e
                     else:
-                        await asyncio.sleep(random.uniform(0, delay))
-                        delay = min(delay * 2, _MAX_BACKOFF_S)
+                        # Re-running before the conflicting commit is visible would read
+                        # the same stale snapshot and conflict again: wait for it. Back
+                        # off (with jitter) only when that was not enough, twice over.
+                        if e.conflict_ts is not None:
+                            await self.db.wait_visible(e.conflict_ts)
+                        if attempt_number > 2:
+                            await asyncio.sleep(random.uniform(0, delay))
+                            delay = min(delay * 2, _MAX_BACKOFF_S)
                         # A push may have landed (it makes running transactions conflict):
                         # the retry runs the code that goes with the new schema.
                         pushed = self.app.functions.get(path) if self.app is not None else None

@@ -206,3 +206,33 @@ async def test_reads_are_repeatable_at_the_snapshot(db: Database) -> None:
     assert [d["v"] for d in await reader.query("t").collect()] == [1.0]
     fresh = db.begin(read_only=True)
     assert [d["v"] for d in await fresh.query("t").collect()] == [2.0, 3.0]
+
+
+async def test_a_conflict_names_the_commit_a_retry_must_read(db):
+    setup = db.begin()
+    doc = await setup.insert("accounts", {"n": 0})
+    await setup.commit()
+    first, second = db.begin(), db.begin()
+    for tx, n in ((first, 1), (second, 2)):
+        await tx.get(doc)
+        await tx.patch(doc, {"n": n})
+    first_ts = await first.commit()
+    with pytest.raises(WriteConflictError) as info:
+        await second.commit()
+    assert info.value.conflict_ts == first_ts
+    await db.wait_visible(first_ts)  # already visible: returns at once
+    retry = db.begin()
+    assert retry.snapshot_ts >= first_ts and (await retry.get(doc))["n"] == 1
+    retry.abort()
+
+
+async def test_waiting_for_a_timestamp_returns_once_a_commit_reaches_it(db):
+    target = db.visible_ts + 1
+    waiter = asyncio.ensure_future(db.wait_visible(target))
+    await asyncio.sleep(0.05)
+    assert not waiter.done()
+    tx = db.begin()
+    await tx.insert("accounts", {"n": 1})
+    await tx.commit()  # not inline: the writer thread makes it visible
+    await asyncio.wait_for(waiter, 10)
+    assert db.visible_ts >= target
