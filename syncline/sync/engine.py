@@ -100,7 +100,11 @@ class SyncEngine:
 
     def _wake(self) -> None:
         loop = self._loop
-        if loop is not None and not loop.is_closed():
+        if loop is None or loop.is_closed():
+            return
+        if asyncio._get_running_loop() is loop:  # a commit written inline, on the loop
+            self._wakeup.set()
+        else:
             loop.call_soon_threadsafe(self._wakeup.set)
 
     async def _run(self) -> None:
