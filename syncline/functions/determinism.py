@@ -75,14 +75,23 @@ _KINDS = ("query", "mutation")
 class _Execution:
     """The frozen clock and seeded generator of one query or mutation execution."""
 
-    __slots__ = ("kind", "now_ns", "now_s", "rng")
+    __slots__ = ("_rng", "kind", "now_ns", "now_s", "seed")
 
     def __init__(self, now_ms: float, seed: int, kind: str) -> None:
         # Microsecond precision is exact in a float for any realistic epoch value.
         self.now_ns = round(now_ms * 1000) * 1000
         self.now_s = now_ms / 1000
-        self.rng = random.Random(seed)
+        self.seed = seed
+        self._rng: random.Random | None = None
         self.kind = kind
+
+    @property
+    def rng(self) -> random.Random:
+        """Seeded on first use: most executions draw no random numbers, and seeding a
+        Mersenne Twister costs more than the rest of setting up an execution."""
+        if self._rng is None:
+            self._rng = random.Random(self.seed)
+        return self._rng
 
 
 _current: ContextVar[_Execution | None] = ContextVar("syncline_determinism", default=None)

@@ -16,6 +16,7 @@ the arguments as a one-element array. A failed function is HTTP 200 with
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.applications import Starlette
@@ -24,6 +25,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 
 from syncline import __version__
 from syncline.errors import InvalidValueError
@@ -51,6 +53,8 @@ from syncline.values.timestamps import decode_ts, encode_ts
 FORMATS = ("json", "convex_encoded_json")
 # Arguments may be 16 MiB as Convex values; their JSON (base64 bytes, escapes) is larger.
 MAX_REQUEST_BODY = 64 * 1024 * 1024
+
+_log = logging.getLogger(__name__)
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -172,7 +176,7 @@ class HttpApi:
         return PlainTextResponse(self.deployment.admin_keys.instance_name)
 
 
-def create_api_app(deployment: Deployment) -> Starlette:
+def create_api_app(deployment: Deployment) -> FunctionCallShortcut:
     api = HttpApi(deployment)
     routes = [
         Route("/api/query", api.query, methods=["POST"]),
@@ -197,4 +201,36 @@ def create_api_app(deployment: Deployment) -> Starlette:
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                              allow_headers=["*"])]
-    return Starlette(routes=routes, middleware=middleware)
+    return FunctionCallShortcut(Starlette(routes=routes, middleware=middleware), api)
+
+
+class FunctionCallShortcut:
+    """Function calls (`POST /api/query|mutation|action|function|query_at_ts`) answered
+    before Starlette's middleware stack and router, which cost a quick query's request
+    about 30 µs, as much as running the query. The answers are the same, with the CORS
+    headers the middleware would add; every other request goes through `app`."""
+
+    def __init__(self, app: Starlette, api: HttpApi) -> None:
+        self.app = app
+        self._handlers: dict[str, Any] = {
+            "/api/query": api.query, "/api/mutation": api.mutation, "/api/action": api.action,
+            "/api/function": api.function, "/api/query_at_ts": api.query,
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = (self._handlers.get(scope["path"])
+                   if scope["type"] == "http" and scope["method"] == "POST" else None)
+        if handler is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            response = await handler(Request(scope, receive))
+        except Exception:  # as Starlette's ServerErrorMiddleware would answer
+            _log.exception("Exception in %s", scope["path"])
+            response = PlainTextResponse("Internal Server Error", status_code=500)
+        # CORSMiddleware(allow_origins=["*"]) on a simple request: "*" for a request with
+        # an Origin, and Vary: Origin on every response.
+        if any(name == b"origin" for name, _ in scope["headers"]):
+            response.headers["access-control-allow-origin"] = "*"
+        response.headers["vary"] = "Origin"
+        await response(scope, receive, send)

@@ -71,11 +71,14 @@ async def serve_deployment(
     except OSError:
         deployment.close()
         raise
+    # The API never looks at the client's address or scheme, so it skips uvicorn's
+    # X-Forwarded-* layer; HTTP actions keep it (their `request.url` follows a proxy's).
     servers = [
         (_Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                ws="websockets-sansio", ws_per_message_deflate=False)), sock)
-        for app, sock in ((create_api_app(deployment), api_socket),
-                          (create_site_app(deployment), site_socket))
+                                ws="websockets-sansio", ws_per_message_deflate=False,
+                                proxy_headers=proxy_headers)), sock)
+        for app, sock, proxy_headers in ((create_api_app(deployment), api_socket, False),
+                                         (create_site_app(deployment), site_socket, True))
     ]
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

@@ -213,3 +213,23 @@ def test_production_redacts_server_errors_but_keeps_application_errors(prod_serv
     assert listed["status"] == "success" and listed["logLines"] == []
     # The full error is still logged on the server.
     assert "exploded after writing" in prod_server.output()
+
+
+def test_function_calls_carry_the_cors_headers_browsers_need(dev_server):
+    body = {"path": "messages:list", "args": {}, "format": "json"}
+    for route in ("/api/query", "/api/function", "/api/run/messages/list", "/version"):
+        method = "GET" if route == "/version" else "POST"
+        with_origin = httpx.request(method, f"{dev_server.url}{route}", json=body,
+                                    headers={"Origin": "https://app.example"}, timeout=10)
+        assert with_origin.status_code == 200, route
+        assert with_origin.headers["access-control-allow-origin"] == "*", route
+        assert with_origin.headers["vary"] == "Origin", route
+        plain = httpx.request(method, f"{dev_server.url}{route}", json=body, timeout=10)
+        assert "access-control-allow-origin" not in plain.headers, route
+        assert plain.headers["vary"] == "Origin", route
+    preflight = httpx.options(f"{dev_server.url}/api/mutation", timeout=10, headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type, authorization"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "POST" in preflight.headers["access-control-allow-methods"]
