@@ -9,8 +9,11 @@ visible timestamp (what new transactions read at) only moves past durable data.
 
 A caller with nothing else to do (one client at a time) may ask to write its
 commit itself when the writer thread is idle: waking that thread and being woken
-back costs more than the write. Whoever writes holds the writer role (`_busy`),
-so batches still land one at a time and in timestamp order.
+back costs more than the write. Callers that commit together may instead queue
+their commits without waking the writer (`defer`) and then `flush()` them as one
+batch on their own thread, which is cheaper when a batch costs no fsync (durability
+"normal"). Whoever writes holds the writer role (`_busy`), so batches still land
+one at a time and in timestamp order.
 """
 
 from __future__ import annotations
@@ -98,6 +101,8 @@ class Committer:
         self._listeners: list[CommitListener] = []
         # Hears every commit's search-index changes (even none) before other listeners.
         self.search_listener: Callable[[int, tuple[Any, ...]], None] | None = None
+        # Batches cost no fsync: callers may write them themselves (see flush()).
+        self.cheap_batches = getattr(persistence, "durability", "full") == "normal"
         self._thread = threading.Thread(target=self._run, name="syncline-committer", daemon=True)
         self._thread.start()
 
@@ -108,9 +113,12 @@ class Committer:
         before the committing transaction is told it succeeded."""
         self._listeners.append(listener)
 
-    def submit(self, request: CommitRequest, *, inline: bool = False) -> Future[int]:
+    def submit(self, request: CommitRequest, *, inline: bool = False,
+               defer: bool = False) -> Future[int]:
         """Validate and order `request`; the future resolves once it is durable. With
-        `inline`, if no other write is pending, the calling thread writes it at once."""
+        `inline`, if no other write is pending, the calling thread writes it at once.
+        With `defer`, it waits in the queue for `flush()` (or the writer thread, if
+        that is busy anyway)."""
         future: Future[int] = Future()
         with self.lock:
             if self._closed:
@@ -138,7 +146,8 @@ class Committer:
                     self._busy = True
                 else:
                     self._queue.append(job)
-                    self._wakeup.notify()
+                    if not defer or self._busy:
+                        self._wakeup.notify()
         if claimed:
             try:
                 self._write_batch([job])
@@ -148,6 +157,29 @@ class Committer:
                     if self._queue:
                         self._wakeup.notify()
         return future
+
+    def flush(self) -> None:
+        """Write the queued commits as one batch on this thread if no one is writing;
+        otherwise leave them to the writer thread (woken)."""
+        with self._wakeup:
+            if self._busy or not self._queue or not isinstance(self._queue[0], _CommitJob):
+                if self._queue:
+                    self._wakeup.notify()
+                return
+            self._busy = True
+            batch: list[_CommitJob] = []
+            while (self._queue and isinstance(self._queue[0], _CommitJob)
+                   and len(batch) < MAX_BATCH):
+                job = self._queue.popleft()
+                assert isinstance(job, _CommitJob)
+                batch.append(job)
+        try:
+            self._write_batch(batch)
+        finally:
+            with self._wakeup:
+                self._busy = False
+                if self._queue:
+                    self._wakeup.notify()
 
     def run_exclusive(self, fn: Callable[[int], Any]) -> Future[Any]:
         """Run `fn(ts)` on the writer thread after all queued commits, with commits paused.

@@ -658,17 +658,18 @@ class Transaction:
                 "awaited (`await ctx.db.insert(...)`); this transaction was not committed."
             )
 
-    async def commit(self, *, inline: bool = False) -> int:
+    async def commit(self, *, inline: bool = False, defer: bool = False) -> int:
         """Commit the buffered writes; returns the commit timestamp.
 
         Raises WriteConflictError if a concurrent commit wrote into this
         transaction's read set; nothing is applied then and a retry is safe.
         `inline`: the caller has nothing else to do, so if the committer is idle this
-        thread writes the commit itself (see committer.py).
+        thread writes the commit itself; `defer`: the caller will `flush()` the
+        committer soon, with other commits (see committer.py).
         """
         import asyncio
 
-        future = self._begin_commit(inline)
+        future = self._begin_commit(inline, defer)
         if future is None:
             return self.snapshot_ts
         if future.done():  # written inline (or refused): no need to wait on the loop
@@ -701,7 +702,7 @@ class Transaction:
         self._state = "committed"
         return self.commit_ts
 
-    def _begin_commit(self, inline: bool = False) -> Any:
+    def _begin_commit(self, inline: bool = False, defer: bool = False) -> Any:
         self._check_open()
         try:
             self._check_awaited()
@@ -713,7 +714,7 @@ class Transaction:
             self.commit_ts = self.snapshot_ts
             return None
         self._state = "committing"
-        return self._db.committer.submit(self._commit_request(), inline=inline)
+        return self._db.committer.submit(self._commit_request(), inline=inline, defer=defer)
 
     def abort(self) -> None:
         """Drop the buffered writes. Safe to call in any state."""

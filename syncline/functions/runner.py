@@ -197,6 +197,7 @@ class FunctionRunner:
         self._inline: dict[RegisteredFunction, float | None] = {}
         self.inline_enabled = True
         self._mutations_running = 0  # top-level mutations between start and commit
+        self._flush_scheduled: set[asyncio.AbstractEventLoop] = set()
 
     def close(self) -> None:
         self._tx_pool.shutdown(wait=False, cancel_futures=True)
@@ -331,9 +332,15 @@ class FunctionRunner:
                     if tx.has_writes():
                         # Let mutations the loop has ready run up to their commit too:
                         # then alone, write the commit here (saving two thread hand-offs);
-                        # with company, hand it to the writer thread to group-commit.
+                        # with company, group-commit: on this thread at the end of this
+                        # loop iteration if batches are cheap (no fsync), else on the
+                        # writer thread, so the loop runs on during the fsync.
                         await asyncio.sleep(0)
-                    commit_ts = await tx.commit(inline=self._mutations_running == 1)
+                    alone = self._mutations_running == 1
+                    defer = not alone and self.db.committer.cheap_batches
+                    if defer:
+                        self._schedule_flush(loop)
+                    commit_ts = await tx.commit(inline=alone, defer=defer)
                 except WriteConflictError as e:
                     if attempt_number >= MAX_MUTATION_ATTEMPTS:
                         attempt.error = e
@@ -414,6 +421,17 @@ class FunctionRunner:
         return await channel.result(request_id)
 
     # -- worker side -----------------------------------------------------------------------
+
+    def _schedule_flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Flush deferred commits once this loop iteration's other callbacks (the other
+        mutations resuming to commit) have queued theirs."""
+        if loop not in self._flush_scheduled:  # per loop: actions run theirs on threads
+            self._flush_scheduled.add(loop)
+            loop.call_soon(self._flush, loop)
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._flush_scheduled.discard(loop)
+        self.db.committer.flush()
 
     def _learn(self, fn: RegisteredFunction, attempt: _Attempt) -> None:
         """After a worker run: a function seen fast and never suspending goes inline."""

@@ -94,3 +94,54 @@ async def test_a_cancelled_waiter_does_not_stop_the_committer(db):
     rows = await db.read(lambda tx: tx.query("t").collect())
     assert sum(1 for r in rows if r["n"] == 2) == 1
     assert db.committer._thread.is_alive()
+
+
+async def test_deferred_commits_wait_for_a_flush_and_land_as_one_batch(db: Database) -> None:
+    import threading
+
+    batches: list[tuple[int, str]] = []
+    original = db.persistence.write_commits
+
+    def recording(commits):
+        batches.append((len(commits), threading.current_thread().name))
+        return original(commits)
+    db.persistence.write_commits = recording  # type: ignore[method-assign]
+
+    async def write(i: int) -> int:
+        tx = db.begin()
+        await tx.insert("t", {"i": float(i)})
+        return await tx.commit(defer=True)
+
+    writers = [asyncio.ensure_future(write(i)) for i in range(10)]
+    await asyncio.sleep(0.1)
+    assert batches == [] and not any(w.done() for w in writers)  # queued, not written
+    db.committer.flush()
+    stamps = await asyncio.gather(*writers)
+    assert batches == [(10, threading.current_thread().name)]  # one batch, on this thread
+    assert db.visible_ts == max(stamps)
+    reader = db.begin(read_only=True)
+    assert len(await reader.query("t").collect()) == 10
+    reader.abort()
+
+
+async def test_a_flush_while_the_writer_is_busy_leaves_the_batch_to_it(db: Database) -> None:
+    import threading
+
+    release = threading.Event()
+    original = db.persistence.write_commits
+
+    def slow(commits):
+        release.wait(5)
+        return original(commits)
+    db.persistence.write_commits = slow  # type: ignore[method-assign]
+    first = db.begin()
+    await first.insert("t", {"i": 0.0})
+    first_commit = asyncio.ensure_future(first.commit())  # the writer thread takes it
+    await asyncio.sleep(0.05)
+    second = db.begin()
+    await second.insert("t", {"i": 1.0})
+    second_commit = asyncio.ensure_future(second.commit(defer=True))
+    await asyncio.sleep(0.05)
+    db.committer.flush()  # busy: must not write here (it would block on `release`)
+    release.set()
+    assert (await asyncio.wait_for(second_commit, 10)) > (await first_commit)
