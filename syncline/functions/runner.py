@@ -4,12 +4,10 @@ Queries and mutations first run on a pool of worker threads (as many as cores,
 growing to 16, the documented concurrency limit, while slow functions hold them;
 see workers.py), each with its own event loop, so a slow or runaway function
 cannot stall the server's loop. A function that has run quickly there without
-ever suspending then runs inline, on the caller's thread: handing a call to a
-worker thread and back costs about 85 µs on a small VM, several times what a
-typical query costs. An inline run that suspends (`asyncio.gather`, a timer) is
-discarded and run again on a worker, which is safe because nothing it did
-outside its transaction survives; one that turns out slow sends its function
-back to the pool for good. The watchdog guards inline runs the same way.
+ever suspending then runs inline, on the caller's thread (placement.py says
+when). An inline run that suspends (`asyncio.gather`, a timer) is discarded and
+run again on a worker, which is safe because nothing it did outside its
+transaction survives. The watchdog guards inline runs the same way.
 
 A mutation's execution only runs the handler; waiting for the commit (and its
 fsync) happens back on the caller's loop, so many commits share one group
@@ -70,6 +68,7 @@ from syncline.functions.limits import (
 )
 from syncline.functions.loader import LoadedApp
 from syncline.functions.logs import LogCollector, LogLine
+from syncline.functions.placement import Placement
 from syncline.functions.references import InvalidFunctionPathError, function_path
 from syncline.functions.registration import FunctionKind, RegisteredFunction
 from syncline.functions.scheduling import ActionScheduler, MutationScheduler
@@ -83,14 +82,6 @@ MAX_MUTATION_ATTEMPTS = 64
 _FIRST_BACKOFF_S = 0.001
 _MAX_BACKOFF_S = 0.1
 _KIND_TITLE = {"query": "Query", "mutation": "Mutation", "action": "Action"}
-# A function whose worker run took less than this (without suspending) runs inline next
-# time; it goes back to the worker pool when its inline runs average more than
-# INLINE_SLOW_S (a moving average, so one GC pause does not demote it) or one run takes
-# INLINE_MAX_S.
-INLINE_FAST_S = 0.002
-INLINE_SLOW_S = 0.005
-INLINE_MAX_S = 0.050
-_INLINE_AVERAGE_WEIGHT = 0.1
 
 
 class TransactionGuard(Protocol):
@@ -159,7 +150,7 @@ class _Attempt:
     tx: Transaction | None = None
     used_auth: bool = False
     suspended: bool = False  # the handler awaited something other than the database
-    seconds: float = 0.0  # wall time of the execution
+    cpu_seconds: float = 0.0  # CPU time of the executing thread
 
 
 class FunctionRunner:
@@ -191,10 +182,7 @@ class FunctionRunner:
         self._action_pool = ThreadPoolExecutor(action_threads, "syncline-action")
         self._local = threading.local()
         self.files: FileStorage | None = None  # ctx.storage; the deployment sets it
-        # Where each query or mutation runs: inline while its entry is a number (the moving
-        # average of its inline runs, in seconds); None on the worker pool for good (it
-        # suspended or was slow); absent until a worker run has shown it fast.
-        self._inline: dict[RegisteredFunction, float | None] = {}
+        self.placement = Placement()  # which queries and mutations run inline
         self.inline_enabled = True
         self._mutations_running = 0  # top-level mutations between start and commit
         self._flush_scheduled: set[asyncio.AbstractEventLoop] = set()
@@ -284,7 +272,7 @@ class FunctionRunner:
         journal: str | None,
     ) -> Outcome:
         attempt = None
-        if self._inline.get(fn) is not None and self.inline_enabled:
+        if self.inline_enabled and self.placement.inline(fn):
             attempt = self._execute_query(fn, path, args, identity, snapshot_ts, journal, True)
             attempt = self._after_inline(fn, attempt)
         if attempt is None:
@@ -319,7 +307,7 @@ class FunctionRunner:
         delay = _FIRST_BACKOFF_S
         for attempt_number in itertools.count(1):
             attempt = None
-            if self._inline.get(fn) is not None and self.inline_enabled:
+            if self.inline_enabled and self.placement.inline(fn):
                 attempt = self._after_inline(
                     fn, self._execute_mutation(fn, path, args, identity, guard, True))
             if attempt is None:
@@ -434,19 +422,11 @@ class FunctionRunner:
         self.db.committer.flush()
 
     def _learn(self, fn: RegisteredFunction, attempt: _Attempt) -> None:
-        """After a worker run: a function seen fast and never suspending goes inline."""
-        if attempt.suspended:
-            self._inline[fn] = None
-        elif fn not in self._inline and attempt.seconds < INLINE_FAST_S:
-            self._inline[fn] = attempt.seconds
+        self.placement.after_pool_run(fn, attempt.cpu_seconds, attempt.suspended)
 
     def _after_inline(self, fn: RegisteredFunction, attempt: _Attempt) -> _Attempt | None:
         """The attempt, or None if it suspended and must run again on a worker."""
-        average = self._inline.get(fn)
-        if average is not None:
-            average += (attempt.seconds - average) * _INLINE_AVERAGE_WEIGHT
-            slow = average > INLINE_SLOW_S or attempt.seconds > INLINE_MAX_S
-            self._inline[fn] = None if attempt.suspended or slow else average
+        self.placement.after_inline_run(fn, attempt.cpu_seconds, attempt.suspended)
         return None if attempt.suspended else attempt
 
     def _execute_query(
@@ -533,7 +513,7 @@ class FunctionRunner:
         contextvars context so nothing it sets (frozen clock, log capture) outlives it."""
         collector = collector or LogCollector()
         attempt = _Attempt()
-        began = time.perf_counter()
+        began = time.thread_time()
         budget = self.user_time_limit_s if deterministic else self.action_time_limit_s
         excluded: Callable[[], float] = (lambda: tx.io_seconds) if tx is not None else (
             lambda: 0.0)
@@ -560,7 +540,7 @@ class FunctionRunner:
             if isinstance(e, (KeyboardInterrupt, SystemExit)):
                 attempt.error = RuntimeError(f"{type(e).__name__} raised inside a function")
         attempt.lines = collector.lines
-        attempt.seconds = time.perf_counter() - began
+        attempt.cpu_seconds = time.thread_time() - began
         return attempt
 
     def _drive(

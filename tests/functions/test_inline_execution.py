@@ -113,6 +113,9 @@ async def test_a_function_that_turns_slow_goes_back_to_the_pool(runner):
     assert await value(runner, "items:spin", {"spin_s": 0.0}) == here
     assert await value(runner, "items:spin", {"spin_s": 0.08}) == here  # one slow run
     assert await value(runner, "items:spin", {"spin_s": 0.0}) != here  # then the pool
+    # Quick again on the pool, time after time: back inline.
+    names = [await value(runner, "items:spin", {"spin_s": 0.0}) for _ in range(25)]
+    assert names[-1] == here and here not in names[:5]
 
 
 async def test_a_runaway_inline_run_is_interrupted_and_the_loop_lives_on(runner):
