@@ -674,17 +674,24 @@ class Transaction:
             return self.snapshot_ts
         if future.done():  # written inline (or refused): no need to wait on the loop
             return self._finish_commit(future)
-        try:
-            # Shielded: cancelling the waiting task must not cancel a commit that the
-            # committer may already be writing; the outcome is then simply not awaited.
-            self.commit_ts = await asyncio.shield(asyncio.wrap_future(future))
-        except asyncio.CancelledError:
-            raise
-        except BaseException:
-            self._state = "aborted"
-            raise
-        self._state = "committed"
-        return self.commit_ts
+        # Cancelling the waiting task cancels only `waiter`, never the commit, which the
+        # committer may already be writing; its outcome is then simply not awaited.
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+
+        def arrived(_done: Any) -> None:  # on whichever thread wrote the batch
+            if asyncio._get_running_loop() is loop:
+                _settle(waiter)
+            else:
+                loop.call_soon_threadsafe(_settle, waiter)
+
+        def _settle(target: Any) -> None:
+            if not target.done():
+                target.set_result(None)
+
+        future.add_done_callback(arrived)
+        await waiter
+        return self._finish_commit(future)
 
     def commit_sync(self) -> int:
         """Blocking commit, for code that runs outside an event loop."""

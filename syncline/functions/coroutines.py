@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
 
-class _Resume:
+class Resume:
     """Awaitable that continues a coroutine already driven up to its first suspension."""
 
     __slots__ = ("_coro", "_pending")
@@ -82,4 +82,4 @@ def run_coroutine(
         return stop.value
     finally:
         asyncio._set_running_loop(None)
-    return loop.run_until_complete(guard(_Resume(coro, pending)))
+    return loop.run_until_complete(guard(Resume(coro, pending)))

@@ -27,7 +27,6 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -547,21 +546,20 @@ class FunctionRunner:
         self, fn: RegisteredFunction, ctx: Any, args: dict[str, Any], collector: LogCollector,
         deadline: Deadline, deterministic: bool, inline: bool, attempt: _Attempt,
     ) -> Any:
-        with ExitStack() as stack:
-            stack.enter_context(logs.capture_logs(collector))
-            if deterministic:
-                stack.enter_context(determinism.deterministic(
-                    self.now_ms(), self._next_seed(), fn.kind))
-            coro = fn.handler(ctx, **args)
-            if inline:
-                value = run_inline(coro)
-            elif deterministic:
-                def resume(rest: Awaitable[Any]) -> Coroutine[Any, Any, Any]:
-                    attempt.suspended = True
-                    return self._guard(rest, deadline)
-                value = run_coroutine(coro, self._thread_loop(), resume)
-            else:  # an action runs as a real task: async libraries (httpx, anyio) need one
+        with logs.capture_logs(collector):
+            if not deterministic:  # an action runs as a real task: httpx, anyio need one
+                coro = fn.handler(ctx, **args)
                 value = self._thread_loop().run_until_complete(self._guard(coro, deadline))
+                return self._check_returns(fn, value)
+            with determinism.deterministic(self.now_ms(), self._next_seed(), fn.kind):
+                coro = fn.handler(ctx, **args)
+                if inline:
+                    value = run_inline(coro)
+                else:
+                    def resume(rest: Awaitable[Any]) -> Coroutine[Any, Any, Any]:
+                        attempt.suspended = True
+                        return self._guard(rest, deadline)
+                    value = run_coroutine(coro, self._thread_loop(), resume)
         return self._check_returns(fn, value)
 
     @staticmethod

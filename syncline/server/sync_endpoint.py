@@ -2,10 +2,12 @@
 
 One reader task parses client messages in order; mutations go to a per-connection
 queue so they run one after another (Convex runs a client's mutations in order),
-actions run concurrently. Outgoing frames go through a bounded queue drained by
-one writer task: a client that stops reading fills it and is disconnected with a
-reason, instead of holding memory or stalling the engine. The writer sends a
-`Ping` when the connection has been quiet, so clients keep the socket open.
+actions run concurrently. An outgoing frame is written at once when nothing is
+queued ahead of it (a fan-out to 1,000 subscribers then wakes no task per
+subscriber); otherwise it goes through a bounded queue drained by one writer task:
+a client that stops reading fills it and is disconnected with a reason, instead of
+holding memory or stalling the engine. A `Ping` goes out when the connection has
+been quiet, so clients keep the socket open.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from syncline.functions import Credentials
+from syncline.functions.coroutines import Resume
 from syncline.sync import protocol
 from syncline.sync.engine import SyncEngine
 from syncline.sync.protocol import (
@@ -43,7 +46,9 @@ class _Connection:
     def __init__(self, engine: SyncEngine, websocket: WebSocket) -> None:
         self.engine = engine
         self.websocket = websocket
-        self.outgoing: asyncio.Queue[str | None] = asyncio.Queue(MAX_QUEUED_FRAMES)
+        # Frames, None (close), or the rest of a send that had to wait (flow control).
+        self.outgoing: asyncio.Queue[str | Resume | None] = asyncio.Queue(MAX_QUEUED_FRAMES)
+        self.writer_idle = False  # the writer waits on an empty queue: frames may go direct
         self.session = Session(send=self.send, close=self.fail)
         # Each with who the session was when it arrived (a later Authenticate must not
         # change the identity of a mutation already sent).
@@ -72,12 +77,38 @@ class _Connection:
         if self.close_reason is not None:
             return
         for frame in protocol.encode_server_message(message):
+            if self.writer_idle and self.outgoing.empty() and self._send_now(frame):
+                continue
             try:
                 self.outgoing.put_nowait(frame)
             except asyncio.QueueFull:
                 self.fail(f"The client is not reading its messages ({MAX_QUEUED_FRAMES} "
                           "frames queued); disconnecting it", code=SLOW_CLIENT_CLOSE_CODE)
                 return
+
+    def _send_now(self, frame: str) -> bool:
+        """Write `frame` without going through the writer task. Sending a data frame
+        normally completes without suspending; if it must wait (the transport is paused),
+        the writer finishes it before any later frame. False: not sent, queue it."""
+        send = self.websocket.send_text(frame)
+        try:
+            pending = send.send(None)
+        except StopIteration:
+            self.last_sent = time.monotonic()
+            return True
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.close_reason = self.close_reason or "disconnected"
+            self.session.closed = True
+            with contextlib.suppress(asyncio.QueueFull):
+                self.outgoing.put_nowait(None)  # the writer closes the socket
+            return True
+        self.writer_idle = False
+        try:
+            self.outgoing.put_nowait(Resume(send, pending))
+        except asyncio.QueueFull:  # cannot be: the queue was empty
+            send.close()
+            return False
+        return True
 
     def fail(self, reason: str, *, code: int = 1000, fatal: bool = False) -> None:
         """Close the connection (once), telling the client why."""
@@ -177,10 +208,15 @@ class _Connection:
         websocket = self.websocket
         try:
             while True:
+                self.writer_idle = self.outgoing.empty()
                 frame = await self.outgoing.get()
+                self.writer_idle = False
                 if frame is None:
                     break
-                await websocket.send_text(frame)
+                if isinstance(frame, Resume):
+                    await frame
+                else:
+                    await websocket.send_text(frame)
                 self.last_sent = time.monotonic()
         except (WebSocketDisconnect, RuntimeError, OSError):
             self.close_reason = self.close_reason or "disconnected"
