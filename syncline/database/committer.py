@@ -196,6 +196,13 @@ class Committer:
             self._enqueue(_ExclusiveJob(fn, future))
         return future
 
+    def unchanged_since(self, read_set: FrozenReadSet, snapshot_ts: int,
+                        max_commits: int) -> bool:
+        """Whether no commit (durable or still being written) after `snapshot_ts` wrote
+        into `read_set`: a read at `snapshot_ts` would read the same now."""
+        with self.lock:
+            return self._log.unchanged(read_set, snapshot_ts, max_commits)
+
     def when_visible(self, ts: int, callback: Callable[[], None]) -> None:
         """Call `callback` once commits up to `ts` are visible (at once if they are): on
         this thread, or on the thread that makes them visible."""

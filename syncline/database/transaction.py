@@ -647,6 +647,11 @@ class Transaction:
             search_changes=tuple(search_changes),
         )
 
+    @property
+    def schema_version(self) -> int:
+        """The committer's schema version when this transaction began."""
+        return self._schema_version
+
     def has_writes(self) -> bool:
         return any(w.original is not None or w.current is not None for w in self._writes.values())
 

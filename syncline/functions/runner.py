@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import itertools
 import os
 import random
@@ -68,6 +69,7 @@ from syncline.functions.limits import (
 from syncline.functions.loader import LoadedApp
 from syncline.functions.logs import LogCollector, LogLine
 from syncline.functions.placement import Placement
+from syncline.functions.query_results import QueryResults
 from syncline.functions.references import InvalidFunctionPathError, function_path
 from syncline.functions.registration import FunctionKind, RegisteredFunction
 from syncline.functions.scheduling import ActionScheduler, MutationScheduler
@@ -182,6 +184,7 @@ class FunctionRunner:
         self._local = threading.local()
         self.files: FileStorage | None = None  # ctx.storage; the deployment sets it
         self.placement = Placement()  # which queries and mutations run inline
+        self.query_results = QueryResults(db)  # HTTP queries' results while current
         self.inline_enabled = True
         self._mutations_running = 0  # top-level mutations between start and commit
         self._flush_scheduled: set[asyncio.AbstractEventLoop] = set()
@@ -270,6 +273,12 @@ class FunctionRunner:
         identity: UserIdentity | None, request_id: str, snapshot_ts: int | None,
         journal: str | None,
     ) -> Outcome:
+        cache_key = None
+        if not self.dev and snapshot_ts is None and journal is None:
+            cache_key = self.query_results.key(fn, args, identity)
+            cached = self.query_results.get(cache_key)
+            if cached is not None:
+                return dataclasses.replace(cached, request_id=request_id)
         attempt = None
         if self.inline_enabled and self.placement.inline(fn):
             attempt = self._execute_query(fn, path, args, identity, snapshot_ts, journal, True)
@@ -285,6 +294,9 @@ class FunctionRunner:
             outcome.snapshot_ts = tx.snapshot_ts
             outcome.read_set = tx.reads.freeze()
             outcome.journal = tx.journal.serialize() if tx.journal is not None else None
+            if cache_key is not None:
+                self.query_results.put(cache_key, outcome, tx.schema_version,
+                                       tx.usage.bytes_read)
         return outcome
 
     async def _run_mutation(

@@ -140,7 +140,7 @@ class Deployment:
             except SchemaError as e:
                 app.unload()
                 raise PushError(str(e)) from None
-            self.sync.code_pushed()
+            self._results_may_have_changed()
             if old is not None:
                 old.unload()
             return PushReport(
@@ -154,20 +154,26 @@ class Deployment:
         URLs are `{cloud_url}/api/storage/...`."""
         self.url = cloud_url
         self.env.set_urls(cloud_url, site_url)
-        self.sync.code_pushed()
+        self._results_may_have_changed()
 
     async def set_env(self, name: str, value: str) -> bool:
         """Store and publish one variable (True if new); subscribed queries re-run."""
         created = await self.env.set(name, value)
-        self.sync.code_pushed()
+        self._results_may_have_changed()
         return created
 
     async def remove_env(self, name: str) -> bool:
         """Remove one variable (False if there was none); subscribed queries re-run."""
         removed = await self.env.remove(name)
         if removed:
-            self.sync.code_pushed()
+            self._results_may_have_changed()
         return removed
+
+    def _results_may_have_changed(self) -> None:
+        """Code, schema or environment changed: what functions return may differ though
+        no document did. Subscribed queries re-run; cached HTTP query results go."""
+        self.sync.code_pushed()
+        self.runner.query_results.clear()
 
     def close(self) -> None:
         self.env.close()
