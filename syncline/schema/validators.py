@@ -52,8 +52,13 @@ _FLOAT_EXACT_LIMIT = 2**53
 
 
 def _sorted_object(obj: dict[str, Any]) -> dict[str, Any]:
-    """Objects are canonical with keys in sorted order, the same form normalize() gives."""
-    return obj if len(obj) < 2 else {k: obj[k] for k in sorted(obj)}
+    """Objects are canonical with keys in sorted order, the same form normalize() gives.
+    Most already are (clients and earlier validation sort them): those are not copied."""
+    if len(obj) < 2:
+        return obj
+    keys = list(obj)
+    ordered = sorted(keys)
+    return obj if keys == ordered else {k: obj[k] for k in ordered}
 
 def _is_valid_id(value: str) -> bool:
     """Syntactic ID check; ID encoding belongs to the values layer."""
