@@ -93,8 +93,10 @@ def _die_with_parent() -> None:
 class ServerProcess:
     """A server subprocess in its own session, stopped with SIGTERM (then SIGKILL)."""
 
-    def __init__(self, name: str, cmd: list[str], url: str, log_path: Path) -> None:
+    def __init__(self, name: str, cmd: list[str], url: str, log_path: Path,
+                 ready_path: str = "/version") -> None:
         self.name, self.cmd, self.url, self.log_path = name, cmd, url, log_path
+        self.ready_path = ready_path  # GET answering 200 once the server is up
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> None:
@@ -110,11 +112,11 @@ class ServerProcess:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode} while "
                                    f"starting:\n{self.log_tail()}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/version", timeout=1.0).status_code == 200:
+                if httpx.get(self.url + self.ready_path, timeout=1.0).status_code == 200:
                     return
             time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not answer GET /version within {timeout:.0f} s:\n"
-                           f"{self.log_tail()}")
+        raise RuntimeError(f"{self.name} did not answer GET {self.ready_path} within "
+                           f"{timeout:.0f} s:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -124,6 +126,13 @@ class ServerProcess:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process (all its threads) so far."""
+        assert self.proc is not None
+        stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         proc = self.proc
@@ -170,7 +179,10 @@ Check = Callable[[Reply], str | None]
 TRANSPORT_ERRORS = (OSError, EOFError, asyncio.LimitOverrunError, ValueError, httpx.HTTPError)
 
 
-def check_envelope(expect_value: bool) -> Check:
+def check_envelope(expect_value: bool,
+                   expect: Callable[[Any], str | None] | None = None) -> Check:
+    """A check of syncline's `{status, value}` reply; `expect(value)`, if given, checks the
+    value itself (None: as expected, else what is wrong)."""
     def check(reply: Reply) -> str | None:
         status, content = reply
         if status != 200:
@@ -185,7 +197,7 @@ def check_envelope(expect_value: bool) -> Check:
             return f"error: {message[:160]}"
         if expect_value and body.get("value") is None:
             return "query returned null"
-        return None
+        return expect(body.get("value")) if expect is not None else None
     return check
 
 
@@ -196,9 +208,9 @@ def check_ok(reply: Reply) -> str | None:
 class RawConnection:
     """A minimal HTTP/1.1 keep-alive client on one asyncio stream.
 
-    Enough for these servers (uvicorn; responses with content-length) and several
-    times cheaper per request than httpx, whose client cost would otherwise cap
-    every HTTP figure on a small machine. Reconnects after any error.
+    Enough for these servers (uvicorn, PocketBase: responses with content-length or
+    chunked) and several times cheaper per request than httpx, whose client cost would
+    otherwise cap every HTTP figure on a small machine. Reconnects after any error.
     """
 
     def __init__(self, host: str, port: int, extra_headers: str = "") -> None:
@@ -218,7 +230,7 @@ class RawConnection:
             self.writer.write(head.encode() + body)
             response_head = await self.reader.readuntil(b"\r\n\r\n")
             status = int(response_head[9:12])
-            length, close = None, False
+            length, close, chunked = None, False, False
             for line in response_head.split(b"\r\n")[1:]:
                 name, _, value = line.partition(b":")
                 name = name.strip().lower()
@@ -227,16 +239,35 @@ class RawConnection:
                 elif name == b"connection":
                     close = value.strip().lower() == b"close"
                 elif name == b"transfer-encoding":
-                    raise ValueError("chunked responses are not supported by this client")
-            if length is None:
+                    chunked = value.strip().lower() == b"chunked"
+                    if not chunked:
+                        raise ValueError(f"unsupported transfer-encoding {value.strip()!r}")
+            if status in (204, 304):
+                content = b""  # no body, whatever the headers say
+            elif chunked:
+                content = await self._read_chunked()
+            elif length is None:
                 raise ValueError("response without content-length")
-            content = await self.reader.readexactly(length)
+            else:
+                content = await self.reader.readexactly(length)
         except BaseException:
             await self.close()
             raise
         if close:
             await self.close()
         return status, content
+
+    async def _read_chunked(self) -> bytes:
+        """A chunked body (Go's net/http sends larger responses so), without trailers."""
+        assert self.reader is not None
+        parts = []
+        while True:
+            size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            if size == 0:
+                while await self.reader.readuntil(b"\r\n") != b"\r\n":
+                    pass  # trailer fields, if any
+                return b"".join(parts)
+            parts.append((await self.reader.readexactly(size + 2))[:-2])
 
     async def close(self) -> None:
         writer, self.reader, self.writer = self.writer, None, None
@@ -325,9 +356,10 @@ async def http_load(conns: list[Connection], make: MakeRequest, check: Check,
 
 
 def thread_load(db_path: str, op: Callable[[sqlite3.Connection], Any], concurrency: int,
-                seconds: float) -> Measurement:
-    """`concurrency` threads, each with its own connection, run `op` back to back."""
-    conns = [sqlite_server.connect(db_path) for _ in range(concurrency)]
+                seconds: float, durability: str = "full") -> Measurement:
+    """`concurrency` threads, each with its own connection (SQLite synchronous=
+    `durability`), run `op` back to back."""
+    conns = [sqlite_server.connect(db_path, durability) for _ in range(concurrency)]
     per_thread: list[list[float]] = [[] for _ in range(concurrency)]
     failures: Counter[str] = Counter()
     lock = threading.Lock()

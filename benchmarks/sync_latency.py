@@ -96,13 +96,15 @@ class SynclineServer(ServerProcess):
     """`syncline serve` of a fresh copy of the app on free ports (port 0), found through the
     deployment.json it writes once it listens."""
 
-    def __init__(self, name: str, workdir: Path) -> None:
+    def __init__(self, name: str, workdir: Path, app_dir: Path = APP_DIR,
+                 extra_args: tuple[str, ...] = ()) -> None:
         base = workdir / name
         self.app = base / "app"
-        shutil.copytree(APP_DIR / "convex", self.app / "convex",
+        shutil.copytree(app_dir / "convex", self.app / "convex",
                         ignore=shutil.ignore_patterns("__pycache__"))
         cmd = [sys.executable, "-m", "syncline.cli.main", "serve", str(self.app),
-               "--port", "0", "--site-port", "0", "--data-dir", str(base / "data")]
+               "--port", "0", "--site-port", "0", "--data-dir", str(base / "data"),
+               *extra_args]
         super().__init__(name, cmd, "", base / "server.log")
 
     def start(self, timeout: float = 60.0) -> None:
@@ -138,13 +140,6 @@ class SynclineServer(ServerProcess):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
         raise RuntimeError("no VmRSS in /proc/<pid>/status")
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process (all its threads) so far."""
-        assert self.proc is not None
-        stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2:].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def log_problems(self) -> Counter[str]:
         """Errors, warnings and tracebacks the server logged (a clean run logs none)."""
