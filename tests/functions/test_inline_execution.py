@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from syncline.functions import FunctionRunner, load_app
+from tests.functions.conftest import running, write_app
 
 APP = {
     "schema.py": """
@@ -60,21 +60,13 @@ async def count(ctx):
 
 @pytest.fixture
 def app_dir(tmp_path):
-    for name, text in APP.items():
-        path = tmp_path / "convex" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return tmp_path
+    return write_app(tmp_path, APP)
 
 
 @pytest.fixture
 async def runner(app_dir, db):
-    app = load_app(app_dir)
-    await db.apply_schema(app.schema)
-    runner = FunctionRunner(db, app, dev=True)
-    yield runner
-    runner.close()
-    app.unload()
+    async with running(app_dir, db, dev=True) as runner:
+        yield runner
 
 
 async def value(runner, path, args=None):

@@ -2,7 +2,8 @@
 
 import pytest
 
-from syncline.functions import FunctionRunner, UserIdentity, load_app
+from syncline.functions import UserIdentity
+from tests.functions.conftest import running, write_app
 
 APP = {
     "schema.py": """
@@ -40,21 +41,13 @@ async def runs_so_far(ctx):
 
 @pytest.fixture
 def app_dir(tmp_path):
-    for name, text in APP.items():
-        path = tmp_path / "convex" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return tmp_path
+    return write_app(tmp_path, APP)
 
 
 @pytest.fixture
 async def runner(app_dir, db):
-    app = load_app(app_dir)
-    await db.apply_schema(app.schema)
-    runner = FunctionRunner(db, app, dev=False)  # production: results are cached
-    yield runner
-    runner.close()
-    app.unload()
+    async with running(app_dir, db, dev=False) as runner:  # production: results are cached
+        yield runner
 
 
 async def value(runner, path, args=None, **kwargs):

@@ -7,6 +7,7 @@ import pytest
 
 from syncline.functions import FunctionRunner, UserIdentity, load_app
 from syncline.functions.registration import FunctionDefinitionError, query
+from tests.functions.conftest import running, write_app
 
 APP = {
     "schema.py": """
@@ -71,21 +72,13 @@ async def placeholders(ctx):
 
 @pytest.fixture
 def app_dir(tmp_path):
-    for name, text in APP.items():
-        path = tmp_path / "convex" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return tmp_path
+    return write_app(tmp_path, APP)
 
 
 @pytest.fixture
 async def runner(app_dir, db):
-    app = load_app(app_dir)
-    await db.apply_schema(app.schema)
-    runner = FunctionRunner(db, app, dev=True, action_time_limit_s=1.0)
-    yield runner
-    runner.close()
-    app.unload()
+    async with running(app_dir, db, dev=True, action_time_limit_s=1.0) as runner:
+        yield runner
 
 
 async def test_gather_of_reads_inside_a_query(runner):
