@@ -187,6 +187,7 @@ class FunctionRunner:
         self.query_results = QueryResults(db)  # HTTP queries' results while current
         self.inline_enabled = True
         self._mutations_running = 0  # top-level mutations between start and commit
+        self._counter_lock = threading.Lock()
         self._flush_scheduled: set[asyncio.AbstractEventLoop] = set()
 
     def close(self) -> None:
@@ -200,12 +201,14 @@ class FunctionRunner:
         identity: UserIdentity | None = None, admin: bool = False,
         request_id: str | None = None, snapshot_ts: int | None = None,
         journal: str | None = None, guard: TransactionGuard | None = None,
-        scheduled_job: str | None = None,
+        scheduled_job: str | None = None, cached: bool = False,
     ) -> Outcome:
         """Call a function by reference or path and report how it went; never raises
         for a failure of the function itself. `journal` is a reactive query's journal
         from its previous run (see QueryJournal). `guard` wraps a mutation's handler in
-        its transaction (the scheduler records a job's completion there)."""
+        its transaction (the scheduler records a job's completion there). `cached`: a
+        query may be answered from its cached result (query_results.py); only for callers
+        that never modify the value they get (the HTTP API encodes it and lets go)."""
         request_id = request_id or new_request_id()
         started = time.time() * 1000.0
         try:
@@ -236,7 +239,7 @@ class FunctionRunner:
             return outcome
         if fn.kind == "query":
             outcome = await self._run_query(fn, path, checked, identity, request_id, snapshot_ts,
-                                            journal)
+                                            journal, cached)
         elif fn.kind == "mutation":
             outcome = await self._run_mutation(fn, path, args, checked, identity, request_id,
                                                guard)
@@ -271,10 +274,10 @@ class FunctionRunner:
     async def _run_query(
         self, fn: RegisteredFunction, path: str, args: dict[str, Any],
         identity: UserIdentity | None, request_id: str, snapshot_ts: int | None,
-        journal: str | None,
+        journal: str | None, cached: bool = False,
     ) -> Outcome:
         cache_key = None
-        if not self.dev and snapshot_ts is None and journal is None:
+        if cached and not self.dev and snapshot_ts is None and journal is None:
             cache_key = self.query_results.key(fn, args, identity)
             cached = self.query_results.get(cache_key)
             if cached is not None:
@@ -303,12 +306,14 @@ class FunctionRunner:
         self, fn: RegisteredFunction, path: str, raw_args: Any, args: dict[str, Any],
         identity: UserIdentity | None, request_id: str, guard: TransactionGuard | None = None,
     ) -> Outcome:
-        self._mutations_running += 1
+        with self._counter_lock:  # actions' threads run mutations too
+            self._mutations_running += 1
         try:
             return await self._run_mutation_attempts(fn, path, raw_args, args, identity,
                                                      request_id, guard)
         finally:
-            self._mutations_running -= 1
+            with self._counter_lock:
+                self._mutations_running -= 1
 
     async def _run_mutation_attempts(
         self, fn: RegisteredFunction, path: str, raw_args: Any, args: dict[str, Any],

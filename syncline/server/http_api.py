@@ -131,7 +131,7 @@ class HttpApi:
             return bad_request_response(e)
         outcome = await self.deployment.runner.run(
             path, args, expected_kind=kind, identity=caller.identity, admin=caller.admin,
-            snapshot_ts=snapshot_ts,
+            snapshot_ts=snapshot_ts, cached=True,
         )
         return self.respond(outcome, fmt)
 

@@ -51,6 +51,7 @@ async def runner(app_dir, db):
 
 
 async def value(runner, path, args=None, **kwargs):
+    kwargs.setdefault("cached", True)  # as the HTTP API calls queries
     outcome = await runner.run(path, args or {}, **kwargs)
     assert outcome.ok, outcome.failure
     return outcome.value
@@ -96,6 +97,16 @@ async def test_snapshot_reads_and_a_clear_bypass_the_cache(runner, db):
 
 
 async def test_each_hit_has_its_own_request_id(runner):
-    first = await runner.run("items:by_tag", {"tag": "a"})
-    second = await runner.run("items:by_tag", {"tag": "a"})
+    first = await runner.run("items:by_tag", {"tag": "a"}, cached=True)
+    second = await runner.run("items:by_tag", {"tag": "a"}, cached=True)
     assert first.request_id != second.request_id and first.value == second.value
+
+
+async def test_callers_that_may_modify_the_value_never_share_it(runner):
+    # An action's ctx.run_query hands the value to user code, which may change it.
+    await value(runner, "items:add", {"n": 1.0, "tag": "a"})
+    first = await runner.run("items:by_tag", {"tag": "a"})
+    first.value.append("changed by the caller")
+    second = await runner.run("items:by_tag", {"tag": "a"})
+    assert second.value == [1.0]
+    assert await runs(runner) == 2
