@@ -187,6 +187,11 @@ class FunctionRunner:
         self.query_results = QueryResults(db)  # HTTP queries' results while current
         self.inline_enabled = True
         self._mutations_running = 0  # top-level mutations between start and commit
+        # Requests the transports received and have not answered yet (function calls over
+        # HTTP, mutations over sync), kept by the server when it can (`requests_counted`):
+        # a mutation alone in the process commits at once instead of yielding first.
+        self.requests_waiting = 0
+        self.requests_counted = False
         self._counter_lock = threading.Lock()
         self._flush_scheduled: set[asyncio.AbstractEventLoop] = set()
 
@@ -333,7 +338,7 @@ class FunctionRunner:
             tx = attempt.tx
             if attempt.error is None and tx is not None:
                 try:
-                    if tx.has_writes():
+                    if tx.has_writes() and not self._nothing_else_waiting():
                         # Let mutations the loop has ready run up to their commit too:
                         # then alone, write the commit here (saving two thread hand-offs);
                         # with company, group-commit: on this thread at the end of this
@@ -425,6 +430,12 @@ class FunctionRunner:
         return await channel.result(request_id)
 
     # -- worker side -----------------------------------------------------------------------
+
+    def _nothing_else_waiting(self) -> bool:
+        """Known for sure: no other request waits and no other mutation runs, so
+        yielding to let company reach its commit would only cost a loop iteration."""
+        return (self.requests_counted and self.requests_waiting <= 1
+                and self._mutations_running == 1)
 
     def _schedule_flush(self, loop: asyncio.AbstractEventLoop) -> None:
         """Flush deferred commits once this loop iteration's other callbacks (the other

@@ -60,6 +60,13 @@ class _Connection:
         self.mutation_task: asyncio.Task[None] | None = None
         self.last_sent = time.monotonic()
         self.ping_timer: asyncio.TimerHandle | None = None
+        self.counted_mutations = 0  # in the runner's requests_waiting
+
+    def _count_waiting(self, change: int) -> None:
+        """Keep the runner's count of requests received and not yet answered (see
+        request_counting.py): a mutation is counted from arrival until answered."""
+        self.counted_mutations += change
+        self.engine.runner.requests_waiting += change
 
     def _ping_if_quiet(self) -> None:
         """Keep the client's socket open: a Ping after PING_INTERVAL_S without a frame.
@@ -138,6 +145,9 @@ class _Connection:
                 self.ping_timer.cancel()
             if self.mutation_task is not None:
                 self.mutation_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self.mutation_task
+            self._count_waiting(-self.counted_mutations)  # those never run
             for task in list(self.tasks):
                 task.cancel()
             await self.engine.disconnect(self.session)
@@ -185,6 +195,7 @@ class _Connection:
                 self.mutation_task = asyncio.create_task(self._run_mutations())
             self.mutations.put_nowait(
                 (message, Credentials(self.session.identity, self.session.admin)))
+            self._count_waiting(1)
         elif isinstance(message, ActionRequest):
             task = asyncio.create_task(self.engine.action(self.session, message))
             self.tasks.add(task)
@@ -203,6 +214,8 @@ class _Connection:
                 _log.exception("mutation over sync failed")
                 self.fail(f"Internal server error: {type(e).__name__}", fatal=True)
                 return
+            finally:
+                self._count_waiting(-1)
 
     async def _write(self) -> None:
         websocket = self.websocket
