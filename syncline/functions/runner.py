@@ -284,18 +284,11 @@ class FunctionRunner:
         cache_key = None
         if cached and not self.dev and snapshot_ts is None and journal is None:
             cache_key = self.query_results.key(fn, args, identity)
-            cached = self.query_results.get(cache_key)
-            if cached is not None:
-                return dataclasses.replace(cached, request_id=request_id)
-        attempt = None
-        if self.inline_enabled and self.placement.inline(fn):
-            attempt = self._execute_query(fn, path, args, identity, snapshot_ts, journal, True)
-            attempt = self._after_inline(fn, attempt)
-        if attempt is None:
-            attempt = await asyncio.get_running_loop().run_in_executor(
-                self._tx_pool, self._execute_query, fn, path, args, identity, snapshot_ts,
-                journal)
-            self._learn(fn, attempt)
+            hit = self.query_results.get(cache_key)
+            if hit is not None:
+                return dataclasses.replace(hit, request_id=request_id)
+        attempt = await self._place(fn, self._execute_query, fn, path, args, identity,
+                                    snapshot_ts, journal)
         outcome = self._outcome(request_id, path, fn.kind, attempt)
         tx = attempt.tx
         if tx is not None:
@@ -327,14 +320,8 @@ class FunctionRunner:
         loop = asyncio.get_running_loop()
         delay = _FIRST_BACKOFF_S
         for attempt_number in itertools.count(1):
-            attempt = None
-            if self.inline_enabled and self.placement.inline(fn):
-                attempt = self._after_inline(
-                    fn, self._execute_mutation(fn, path, args, identity, guard, True))
-            if attempt is None:
-                attempt = await loop.run_in_executor(
-                    self._tx_pool, self._execute_mutation, fn, path, args, identity, guard)
-                self._learn(fn, attempt)
+            attempt = await self._place(fn, self._execute_mutation, fn, path, args, identity,
+                                        guard)
             tx = attempt.tx
             if attempt.error is None and tx is not None:
                 try:
@@ -448,13 +435,20 @@ class FunctionRunner:
         self._flush_scheduled.discard(loop)
         self.db.committer.flush()
 
-    def _learn(self, fn: RegisteredFunction, attempt: _Attempt) -> None:
+    async def _place(self, fn: RegisteredFunction, execute: Callable[..., _Attempt],
+                     *args: Any) -> _Attempt:
+        """`execute(*args)` inline (its last argument `inline=True`) if `fn` is placed
+        there, else, or if the inline run suspended, on a worker; placement learns from
+        either run."""
+        if self.inline_enabled and self.placement.inline(fn):
+            attempt = execute(*args, True)
+            self.placement.after_inline_run(fn, attempt.cpu_seconds, attempt.suspended)
+            if not attempt.suspended:
+                return attempt
+        attempt = await asyncio.get_running_loop().run_in_executor(
+            self._tx_pool, execute, *args)
         self.placement.after_pool_run(fn, attempt.cpu_seconds, attempt.suspended)
-
-    def _after_inline(self, fn: RegisteredFunction, attempt: _Attempt) -> _Attempt | None:
-        """The attempt, or None if it suspended and must run again on a worker."""
-        self.placement.after_inline_run(fn, attempt.cpu_seconds, attempt.suspended)
-        return None if attempt.suspended else attempt
+        return attempt
 
     def _execute_query(
         self, fn: RegisteredFunction, path: str, args: dict[str, Any],
