@@ -149,13 +149,7 @@ class Committer:
                     if not defer or self._busy:
                         self._wakeup.notify()
         if claimed:
-            try:
-                self._write_batch([job])
-            finally:
-                with self._wakeup:
-                    self._busy = False
-                    if self._queue:
-                        self._wakeup.notify()
+            self._write_as_writer([job])
         return future
 
     def flush(self) -> None:
@@ -173,6 +167,11 @@ class Committer:
                 job = self._queue.popleft()
                 assert isinstance(job, _CommitJob)
                 batch.append(job)
+        self._write_as_writer(batch)
+
+    def _write_as_writer(self, batch: list[_CommitJob]) -> None:
+        """Write `batch` on this thread, which took the writer role; then give it back,
+        waking the writer thread if commits queued up meanwhile."""
         try:
             self._write_batch(batch)
         finally:
