@@ -84,7 +84,8 @@ class _Connection:
         if self.close_reason is not None:
             return
         for frame in protocol.encode_server_message(message):
-            if self.writer_idle and self.outgoing.empty() and self._send_now(frame):
+            if self.writer_idle and self.outgoing.empty():
+                self._send_now(frame)
                 continue
             try:
                 self.outgoing.put_nowait(frame)
@@ -93,29 +94,23 @@ class _Connection:
                           "frames queued); disconnecting it", code=SLOW_CLIENT_CLOSE_CODE)
                 return
 
-    def _send_now(self, frame: str) -> bool:
+    def _send_now(self, frame: str) -> None:
         """Write `frame` without going through the writer task. Sending a data frame
         normally completes without suspending; if it must wait (the transport is paused),
-        the writer finishes it before any later frame. False: not sent, queue it."""
+        the writer finishes it before any later frame. Called only with the queue empty."""
         send = self.websocket.send_text(frame)
         try:
             pending = send.send(None)
         except StopIteration:
             self.last_sent = time.monotonic()
-            return True
+            return
         except (WebSocketDisconnect, RuntimeError, OSError):
             self.close_reason = self.close_reason or "disconnected"
             self.session.closed = True
-            with contextlib.suppress(asyncio.QueueFull):
-                self.outgoing.put_nowait(None)  # the writer closes the socket
-            return True
+            self.outgoing.put_nowait(None)  # the writer closes the socket
+            return
         self.writer_idle = False
-        try:
-            self.outgoing.put_nowait(Resume(send, pending))
-        except asyncio.QueueFull:  # cannot be: the queue was empty
-            send.close()
-            return False
-        return True
+        self.outgoing.put_nowait(Resume(send, pending))
 
     def fail(self, reason: str, *, code: int = 1000, fatal: bool = False) -> None:
         """Close the connection (once), telling the client why."""
