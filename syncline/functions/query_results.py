@@ -15,10 +15,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from syncline.database import Database, FrozenReadSet
-from syncline.values import normalize, to_json
+from syncline.functions.call_keys import args_key, identity_key
 
 MAX_ENTRIES = 1_000
 MAX_BYTES_READ = 256 * 1024  # larger results are recomputed rather than kept
@@ -40,10 +38,7 @@ class QueryResults:
 
     @staticmethod
     def key(fn: Any, args: dict[str, Any], identity: Any) -> tuple[Any, ...]:
-        identity_key = None if identity is None else orjson.dumps(
-            identity.to_dict(), option=orjson.OPT_SORT_KEYS)
-        return (fn, orjson.dumps(to_json(normalize(args)), option=orjson.OPT_SORT_KEYS),
-                identity_key)
+        return (fn, args_key(args), identity_key(identity))
 
     def get(self, key: tuple[Any, ...]) -> Any | None:
         """The cached outcome if no commit since it was computed wrote into what it read."""

@@ -28,6 +28,7 @@ from syncline.database import Database
 from syncline.database.write_log import LoggedCommit
 from syncline.errors import AuthenticationError
 from syncline.functions import Credentials, FunctionRunner, Outcome, function_path
+from syncline.functions.call_keys import args_key
 from syncline.functions.references import InvalidFunctionPathError
 from syncline.sync import protocol
 from syncline.sync.protocol import (
@@ -38,7 +39,7 @@ from syncline.sync.protocol import (
     ProtocolError,
     StateVersion,
 )
-from syncline.sync.query_cache import CachedQuery, QueryCache, args_key
+from syncline.sync.query_cache import CachedQuery, QueryCache
 from syncline.sync.session import MutationLog, RememberedMutation, Session, Subscription
 from syncline.values import UNDEFINED
 

@@ -21,24 +21,15 @@ import orjson
 from syncline.database import FrozenReadSet
 from syncline.database.write_log import LoggedCommit
 from syncline.functions import Outcome, UserIdentity
-from syncline.values import normalize, to_json
+from syncline.functions.call_keys import identity_key
+from syncline.values import to_json
 
 # Unsubscribed entries kept for a later subscriber, while still current.
 MAX_IDLE_ENTRIES = 1_000
 
-# path, args, journal, identity key (None: shared by every caller)
+# path, args, journal, identity key (None: shared by every caller; an auth-reading
+# query run without identity has ANONYMOUS_KEY, not the shared key)
 QueryKey = tuple[str, bytes, str | None, str | None]
-ANONYMOUS_KEY = ""  # an auth-reading query run without identity: not the shared key
-
-
-def identity_key(identity: UserIdentity | None) -> str:
-    if identity is None:
-        return ANONYMOUS_KEY
-    return orjson.dumps(identity.to_dict(), option=orjson.OPT_SORT_KEYS).decode()
-
-
-def args_key(args: dict[str, Any]) -> bytes:
-    return orjson.dumps(to_json(normalize(args)), option=orjson.OPT_SORT_KEYS)
 
 
 @dataclass(eq=False)

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncline.functions import UserIdentity
+from syncline.functions.call_keys import identity_key
 from syncline.sync.protocol import StateVersion
-from syncline.sync.query_cache import CachedQuery, identity_key
+from syncline.sync.query_cache import CachedQuery
 
 MAX_REMEMBERED_MUTATIONS = 1_000  # per session id
 MAX_REMEMBERED_SESSIONS = 10_000
