@@ -334,19 +334,23 @@ async def preload_items(servers: Servers, count: int) -> tuple[list[str], list[s
     server = servers.syncline["normal"]
     conn = RawConnection(*host_port(server))
     sl_ids: list[str] = []
-    check = check_envelope(True)
     try:
         for start in range(1, count + 1, PRELOAD_BATCH):
             batch = min(PRELOAD_BATCH, count + 1 - start)
-            reply = await conn.request(*sl.call("mutation", "items:preload", {
-                "start": float(start), "count": float(batch), "body": BODY}))
-            problem = check(reply)
-            if problem is not None:
-                raise RuntimeError(f"preloading syncline failed: {problem}")
-            sl_ids += orjson.loads(reply[1])["value"]
+            sl_ids += await setup_call(conn, "preloading syncline", "items:preload", {
+                "start": float(start), "count": float(batch), "body": BODY})
     finally:
         await conn.close()
     return pb_ids, sl_ids
+
+
+async def setup_call(conn: RawConnection, what: str, path: str, args: dict[str, Any]) -> Any:
+    """The value of a setup mutation; its failure stops the run, saying `what` failed."""
+    reply = await conn.request(*sl.call("mutation", path, args))
+    problem = check_envelope(True)(reply)
+    if problem is not None:
+        raise RuntimeError(f"{what} failed: {problem}")
+    return orjson.loads(reply[1])["value"]
 
 
 def cycle_permutation(values: list[T], seed: int) -> Callable[[], T]:
@@ -638,17 +642,12 @@ def zipf_exponent(accounts: int, hot: int, target: float) -> float:
 
 async def seed_accounts(server: SynclineServer, count: int) -> list[str]:
     conn = RawConnection(*host_port(server))
-    check = check_envelope(True)
     ids: list[str] = []
     try:
         while len(ids) < count:
             batch = min(PRELOAD_BATCH, count - len(ids))
-            reply = await conn.request(*sl.call("mutation", "accounts:seed", {
-                "count": float(batch), "balance": INITIAL_BALANCE}))
-            problem = check(reply)
-            if problem is not None:
-                raise RuntimeError(f"opening accounts failed: {problem}")
-            ids += orjson.loads(reply[1])["value"]
+            ids += await setup_call(conn, "opening accounts", "accounts:seed", {
+                "count": float(batch), "balance": INITIAL_BALANCE})
     finally:
         await conn.close()
     return ids
