@@ -200,7 +200,7 @@ class Committer:
         """Whether no commit (durable or still being written) after `snapshot_ts` wrote
         into `read_set`: a read at `snapshot_ts` would read the same now."""
         with self.lock:
-            return self._log.unchanged(read_set, snapshot_ts, max_commits)
+            return self._log.find_conflict(read_set, snapshot_ts, max_commits) is None
 
     def when_visible(self, ts: int, callback: Callable[[], None]) -> None:
         """Call `callback` once commits up to `ts` are visible (at once if they are): on

@@ -67,32 +67,21 @@ class WriteLog:
         self._commits = deque(c for c in self._commits if c.ts not in timestamps)
         self._keys = sum(len(c.touched) for c in self._commits)
 
-    def unchanged(self, read_set: FrozenReadSet, snapshot_ts: int, max_commits: int) -> bool:
-        """Whether no commit after `snapshot_ts` wrote into `read_set`, checking at most
-        `max_commits` commits (more: answered False, to be safe)."""
-        if snapshot_ts < self._horizon:
-            return False
-        contains = read_set.contains
-        for checked, commit in enumerate(reversed(self._commits)):
-            if commit.ts <= snapshot_ts:
-                return True
-            if checked >= max_commits:
-                return False
-            for index_id, key, _i in commit.touched:
-                if contains(index_id, key):
-                    return False
-        return True
-
-    def find_conflict(self, read_set: FrozenReadSet, snapshot_ts: int) -> Conflict | None:
-        """The newest commit after `snapshot_ts` that wrote into `read_set`, if any."""
+    def find_conflict(self, read_set: FrozenReadSet, snapshot_ts: int,
+                      max_commits: int | None = None) -> Conflict | None:
+        """The newest commit after `snapshot_ts` that wrote into `read_set`, if any.
+        With `max_commits`, more commits than that after the snapshot count as a
+        conflict (with no document), as a snapshot older than the log does."""
         if snapshot_ts < self._horizon:
             return Conflict(self._horizon, None)
         if not read_set:
             return None
         contains = read_set.contains
-        for commit in reversed(self._commits):
+        for checked, commit in enumerate(reversed(self._commits)):
             if commit.ts <= snapshot_ts:
                 break
+            if max_commits is not None and checked >= max_commits:
+                return Conflict(commit.ts, None)
             for index_id, key, i in commit.touched:
                 if contains(index_id, key):
                     return Conflict(commit.ts, commit.documents[i])
