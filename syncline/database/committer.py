@@ -72,6 +72,20 @@ class _ExclusiveJob:
     future: Future[Any]
 
 
+@dataclass(slots=True)
+class _MaintenanceJob:
+    """Writer-connection housekeeping between commit batches: it changes nothing a
+    transaction can read, so unlike an exclusive job it takes no timestamp and makes
+    no running transaction retry."""
+
+    fn: Callable[[], Any]
+    future: Future[Any]
+
+
+# What the writer thread takes from its queue; None tells it to stop.
+_Job = _CommitJob | _ExclusiveJob | _MaintenanceJob | None
+
+
 class CommitterClosedError(SynclineError):
     """The database was closed while a commit was in flight or after."""
 
@@ -89,7 +103,7 @@ class Committer:
         # also takes it to read a consistent (snapshot, schema version, schema) triple.
         self.lock = threading.RLock()
         self._wakeup = threading.Condition(threading.Lock())
-        self._queue: deque[_CommitJob | _ExclusiveJob | None] = deque()
+        self._queue: deque[_Job] = deque()
         self._busy = False  # some thread is writing (the writer, or an inline commit)
         # (ts, callback) called once visible_ts reaches ts (on the thread that moved it).
         self._visible_waiters: list[tuple[int, Callable[[], None]]] = []
@@ -195,6 +209,17 @@ class Committer:
             self._enqueue(_ExclusiveJob(fn, future))
         return future
 
+    def run_maintenance(self, fn: Callable[[], Any]) -> Future[Any]:
+        """Run `fn()` on the writer thread, between commit batches (storage housekeeping
+        that needs the writer connection but no timestamp)."""
+        future: Future[Any] = Future()
+        with self.lock:
+            if self._closed:
+                future.set_exception(CommitterClosedError("The database is closed"))
+                return future
+            self._enqueue(_MaintenanceJob(fn, future))
+        return future
+
     def unchanged_since(self, read_set: FrozenReadSet, snapshot_ts: int,
                         max_commits: int) -> bool:
         """Whether no commit (durable or still being written) after `snapshot_ts` wrote
@@ -226,21 +251,21 @@ class Committer:
         self._last_ts = ts
         return ts
 
-    def _enqueue(self, job: _CommitJob | _ExclusiveJob | None) -> None:
+    def _enqueue(self, job: _Job) -> None:
         with self._wakeup:
             self._queue.append(job)
             self._wakeup.notify()
 
     # -- the writer thread ---------------------------------------------------------------
 
-    def _take_jobs(self) -> list[_CommitJob | _ExclusiveJob | None]:
+    def _take_jobs(self) -> list[_Job]:
         with self._wakeup:
             while not self._queue or self._busy:
                 self._wakeup.wait()
             self._busy = True
             # Take commits up to and including the first exclusive job: commits queued
             # behind it must be drained by that job itself, under the commit lock.
-            jobs: list[_CommitJob | _ExclusiveJob | None] = []
+            jobs: list[_Job] = []
             while self._queue:
                 job = self._queue.popleft()
                 jobs.append(job)
@@ -262,7 +287,10 @@ class Committer:
                 batch = []
                 if job is None:
                     return
-                self._run_exclusive_job(job)
+                if isinstance(job, _MaintenanceJob):
+                    _run_maintenance_job(job)
+                else:
+                    self._run_exclusive_job(job)
             self._write_batch(batch)
             with self._wakeup:
                 self._busy = False
@@ -343,6 +371,15 @@ class Committer:
             waiters, self._visible_waiters = self._visible_waiters, []
         for _ts, callback in waiters:
             callback()
+
+
+def _run_maintenance_job(job: _MaintenanceJob) -> None:
+    try:
+        result = job.fn()
+    except BaseException as error:  # noqa: BLE001 - reported to the caller
+        job.future.set_exception(error)
+        return
+    job.future.set_result(result)
 
 
 def _conflict_error(document: WrittenDocument | None, ts: int) -> WriteConflictError:

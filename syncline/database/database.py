@@ -129,6 +129,23 @@ class Database:
     def table_names(self) -> list[str]:
         return self.tables.names()
 
+    # -- applied requests (exactly-once mutations; see Transaction.record_applied_request) --
+
+    def applied_request(self, session_id: str, request_id: int) -> tuple[int, bytes] | None:
+        """(commit ts, recorded result) if a commit recorded this request as applied."""
+        return self.persistence.applied_request(session_id, request_id)
+
+    async def prune_applied_requests(self, before_ts: int, *, batch: int = 10_000) -> int:
+        """Forget applied requests committed before `before_ts`, a batch at a time between
+        commits (each batch holds up commits only for its own delete); returns how many."""
+        pruned = 0
+        while True:
+            n = await asyncio.wrap_future(self.committer.run_maintenance(
+                lambda: self.persistence.prune_applied_requests(before_ts, batch)))
+            pruned += n
+            if n < batch:
+                return pruned
+
     def add_commit_listener(self, listener: CommitListener) -> None:
         self.committer.add_listener(listener)
 

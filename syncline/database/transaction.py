@@ -40,7 +40,12 @@ from syncline.errors import (
     SynclineError,
     TransactionClosedError,
 )
-from syncline.storage.interface import CommitRecord, DocumentRevision, IndexEntry
+from syncline.storage.interface import (
+    AppliedRequest,
+    CommitRecord,
+    DocumentRevision,
+    IndexEntry,
+)
 from syncline.values import (
     UNDEFINED,
     check_document,
@@ -164,6 +169,7 @@ class Transaction:
         self._savepoints: list[Savepoint] = []
         self._state = "open"
         self.commit_ts: int | None = None
+        self._applied_request: AppliedRequest | None = None
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -629,11 +635,14 @@ class Transaction:
                 if new_key is not None:
                     entries.append((index.id, new_key, write.internal_id))
 
+        applied = self._applied_request
+
         def build_record(ts: int) -> CommitRecord:
             return CommitRecord(
                 ts=ts,
                 documents=[DocumentRevision(t, d, ts, v) for t, d, v in revisions],
                 index_entries=[IndexEntry(x, k, ts, d) for x, k, d in entries],
+                applied_request=applied,
             )
 
         return CommitRequest(
@@ -646,6 +655,13 @@ class Transaction:
             table_numbers=tables,
             search_changes=tuple(search_changes),
         )
+
+    def record_applied_request(self, session_id: str, request_id: int, result: bytes) -> None:
+        """Commit, with this transaction's writes, the record that a client's request
+        `request_id` of session `session_id` was applied and answered `result` (see
+        storage AppliedRequest). A transaction without writes commits nothing, so it
+        records nothing either: running it again cannot be told apart."""
+        self._applied_request = AppliedRequest(session_id, request_id, result)
 
     @property
     def schema_version(self) -> int:

@@ -74,7 +74,7 @@ from syncline.functions.references import InvalidFunctionPathError, function_pat
 from syncline.functions.registration import FunctionKind, RegisteredFunction
 from syncline.functions.scheduling import ActionScheduler, MutationScheduler
 from syncline.functions.workers import WorkerPool
-from syncline.values import check_value, normalize
+from syncline.values import check_value, normalize, pack
 from syncline.values.limits import MAX_FUNCTION_ARGS_SIZE, MAX_FUNCTION_RESULT_SIZE
 
 QUERY_MUTATION_CONCURRENCY = 16
@@ -207,13 +207,17 @@ class FunctionRunner:
         request_id: str | None = None, snapshot_ts: int | None = None,
         journal: str | None = None, guard: TransactionGuard | None = None,
         scheduled_job: str | None = None, cached: bool = False,
+        applied_request: tuple[str, int] | None = None,
     ) -> Outcome:
         """Call a function by reference or path and report how it went; never raises
         for a failure of the function itself. `journal` is a reactive query's journal
         from its previous run (see QueryJournal). `guard` wraps a mutation's handler in
         its transaction (the scheduler records a job's completion there). `cached`: a
         query may be answered from its cached result (query_results.py); only for callers
-        that never modify the value they get (the HTTP API encodes it and lets go)."""
+        that never modify the value they get (the HTTP API encodes it and lets go).
+        `applied_request`: (session id, request id) of the client request a mutation
+        answers, recorded in its commit so that a re-sent copy is answered from the
+        record instead of running again (Database.applied_request)."""
         request_id = request_id or new_request_id()
         started = time.time() * 1000.0
         try:
@@ -247,7 +251,7 @@ class FunctionRunner:
                                             journal, cached)
         elif fn.kind == "mutation":
             outcome = await self._run_mutation(fn, path, args, checked, identity, request_id,
-                                               guard)
+                                               guard, applied_request)
         else:
             outcome = await self._run_action(fn, path, checked, identity, request_id,
                                              scheduled_job)
@@ -303,12 +307,13 @@ class FunctionRunner:
     async def _run_mutation(
         self, fn: RegisteredFunction, path: str, raw_args: Any, args: dict[str, Any],
         identity: UserIdentity | None, request_id: str, guard: TransactionGuard | None = None,
+        applied_request: tuple[str, int] | None = None,
     ) -> Outcome:
         with self._counter_lock:  # actions' threads run mutations too
             self._mutations_running += 1
         try:
             return await self._run_mutation_attempts(fn, path, raw_args, args, identity,
-                                                     request_id, guard)
+                                                     request_id, guard, applied_request)
         finally:
             with self._counter_lock:
                 self._mutations_running -= 1
@@ -316,6 +321,7 @@ class FunctionRunner:
     async def _run_mutation_attempts(
         self, fn: RegisteredFunction, path: str, raw_args: Any, args: dict[str, Any],
         identity: UserIdentity | None, request_id: str, guard: TransactionGuard | None,
+        applied_request: tuple[str, int] | None,
     ) -> Outcome:
         loop = asyncio.get_running_loop()
         delay = _FIRST_BACKOFF_S
@@ -325,6 +331,8 @@ class FunctionRunner:
             tx = attempt.tx
             if attempt.error is None and tx is not None:
                 try:
+                    if applied_request is not None:
+                        tx.record_applied_request(*applied_request, pack(attempt.value))
                     if tx.has_writes() and not self._nothing_else_waiting():
                         # Let mutations the loop has ready run up to their commit too:
                         # then alone, write the commit here (saving two thread hand-offs);

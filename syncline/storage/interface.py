@@ -56,6 +56,21 @@ class IndexEntry:
     internal_id: bytes | None
 
 
+@dataclass(frozen=True, slots=True)
+class AppliedRequest:
+    """A client request whose effects a commit holds, with the result it answered.
+
+    The sync protocol's exactly-once record: a client that re-sends request
+    `request_id` of session `session_id` after a crash is answered with `result`
+    instead of running the mutation again. It lands in the same atomic write as
+    the mutation's documents, so there is never one without the other.
+    """
+
+    session_id: str
+    request_id: int
+    result: bytes  # the mutation's return value, encoded by the layer that recorded it
+
+
 @dataclass(slots=True)
 class CommitRecord:
     """Everything one transaction commit writes; a batch of these lands atomically."""
@@ -64,6 +79,7 @@ class CommitRecord:
     documents: list[DocumentRevision]
     index_entries: list[IndexEntry]
     new_tables: list[TableRecord] = field(default_factory=list)
+    applied_request: AppliedRequest | None = None
 
 
 @dataclass(slots=True)
@@ -167,6 +183,16 @@ class Persistence(ABC):
         ordered by (ts, table number, internal id): about `limit` of them, and never part
         of a commit: once `limit` is reached the commit of the last one is completed.
         Only table `table_number` if given. For the streaming export's `document_deltas`."""
+
+    @abstractmethod
+    def applied_request(self, session_id: str, request_id: int) -> tuple[int, bytes] | None:
+        """(commit ts, result) of the commit that recorded this request, if one did and
+        it has not been pruned. Any thread."""
+
+    @abstractmethod
+    def prune_applied_requests(self, before_ts: int, limit: int) -> int:
+        """Forget up to `limit` applied requests committed before `before_ts`; returns how
+        many were forgotten. Called only from the committer's writer thread."""
 
     @abstractmethod
     def close(self) -> None:

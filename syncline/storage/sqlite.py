@@ -18,6 +18,7 @@ from typing import IO, Literal
 
 from syncline.errors import DatabaseInUseError
 from syncline.storage.interface import (
+    AppliedRequest,
     Catalog,
     CommitRecord,
     DocumentRevision,
@@ -62,6 +63,14 @@ CREATE TABLE IF NOT EXISTS index_entries (
     internal_id BLOB,
     PRIMARY KEY (index_id, key, ts)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS applied_requests (
+    session_id TEXT NOT NULL,
+    request_id INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    result BLOB NOT NULL,
+    PRIMARY KEY (session_id, request_id)
+);
+CREATE INDEX IF NOT EXISTS applied_requests_by_ts ON applied_requests (ts);
 """
 
 _FORMAT_VERSION = 1
@@ -180,6 +189,10 @@ def _lock_exclusively(path: str) -> IO[bytes]:
     return handle
 
 
+def _applied_row(ts: int, applied: AppliedRequest) -> tuple[str, int, int, bytes]:
+    return (applied.session_id, applied.request_id, ts, applied.result)
+
+
 def _insert_tables(conn: sqlite3.Connection, tables: Sequence[TableRecord]) -> None:
     """Register tables; a table first written by two commits of one batch is inserted once."""
     if tables:
@@ -295,6 +308,8 @@ class SQLitePersistence(Persistence):
         entries = [
             (e.index_id, e.key, e.ts, e.internal_id) for c in commits for e in c.index_entries
         ]
+        applied = [_applied_row(c.ts, c.applied_request) for c in commits
+                   if c.applied_request is not None]
         conn.execute("BEGIN IMMEDIATE")
         try:
             _insert_tables(conn, [t for c in commits for t in c.new_tables])
@@ -306,6 +321,11 @@ class SQLitePersistence(Persistence):
                 "INSERT INTO index_entries (index_id, key, ts, internal_id) VALUES (?, ?, ?, ?)",
                 entries,
             )
+            if applied:
+                conn.executemany(
+                    "INSERT INTO applied_requests (session_id, request_id, ts, result) "
+                    "VALUES (?, ?, ?, ?)", applied,
+                )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -449,6 +469,22 @@ class SQLitePersistence(Persistence):
             if len(rows) < _BACKFILL_PAGE:
                 return
             lo = rows[-1][0] + b"\x00"
+
+    # -- applied requests (exactly-once mutations over sync) ---------------------------
+
+    def applied_request(self, session_id: str, request_id: int) -> tuple[int, bytes] | None:
+        row = self._reader().execute(
+            "SELECT ts, result FROM applied_requests WHERE session_id = ? AND request_id = ?",
+            (session_id, request_id),
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def prune_applied_requests(self, before_ts: int, limit: int) -> int:
+        cursor = self._writer.execute(
+            "DELETE FROM applied_requests WHERE rowid IN (SELECT rowid FROM applied_requests "
+            "WHERE ts < ? ORDER BY ts LIMIT ?)", (before_ts, limit),
+        )
+        return cursor.rowcount
 
     def close(self) -> None:
         with self._readers_lock:

@@ -31,6 +31,7 @@ from syncline.functions import Credentials, FunctionRunner, Outcome, function_pa
 from syncline.functions.call_keys import args_key
 from syncline.functions.references import InvalidFunctionPathError
 from syncline.sync import protocol
+from syncline.sync.exactly_once import prune_forever, recorded_response
 from syncline.sync.protocol import (
     ActionRequest,
     Authenticate,
@@ -40,7 +41,7 @@ from syncline.sync.protocol import (
     StateVersion,
 )
 from syncline.sync.query_cache import CachedQuery, QueryCache
-from syncline.sync.session import MutationLog, RememberedMutation, Session, Subscription
+from syncline.sync.session import RememberedMutation, Session, Subscription
 from syncline.values import UNDEFINED
 
 # Checks an Authenticate message's token: (token type, value, impersonated identity) ->
@@ -55,7 +56,6 @@ class SyncEngine:
         self.db = db
         self.dev = dev
         self.cache = QueryCache()
-        self.mutations = MutationLog()
         self.sessions: set[Session] = set()
         self.ts = db.visible_ts
         self.executions = 0  # query executions for subscriptions (tests count them)
@@ -69,6 +69,7 @@ class SyncEngine:
         self._running_mutations: dict[tuple[str, int], asyncio.Future[RememberedMutation]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._prune_task: asyncio.Task[None] | None = None
         db.add_commit_listener(self._on_commit)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -81,12 +82,15 @@ class SyncEngine:
         self._reload = False  # nothing is cached yet, so a push before now changes nothing
         self._loop = asyncio.get_running_loop()
         self._task = self._loop.create_task(self._run(), name="syncline-sync")
+        self._prune_task = self._loop.create_task(prune_forever(self.db),
+                                                  name="syncline-applied-requests")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._prune_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     def code_pushed(self) -> None:
         """New code is live: every result may differ, so every subscribed query re-runs."""
@@ -201,7 +205,6 @@ class SyncEngine:
     def connect(self, session: Session) -> None:
         self.start()
         self.sessions.add(session)
-        self.mutations.touch(session.session_id)
 
     async def disconnect(self, session: Session) -> None:
         session.closed = True
@@ -330,18 +333,19 @@ class SyncEngine:
 
     async def _run_once(self, session_id: str, message: MutationRequest,
                         caller: Credentials) -> RememberedMutation:
-        """The mutation's response, running it only if this (session, request) never ran.
+        """The mutation's response, running it only if no commit recorded this (session,
+        request) as applied (exactly_once.py).
 
         A re-sent request that arrives while the first copy is still running (the client
         reconnected mid-commit) waits for that copy instead of running again. The run is
-        shielded from its connection closing, so its result is always recorded.
+        shielded from its connection closing, so its commit is never left half-way.
         """
-        remembered = self.mutations.get(session_id, message.request_id)
-        if remembered is not None:
-            return remembered
         key = (session_id, message.request_id)
         running = self._running_mutations.get(key)
         if running is None:
+            recorded = recorded_response(self.db, session_id, message.request_id)
+            if recorded is not None:
+                return recorded
             running = asyncio.ensure_future(self._execute_mutation(session_id, message, caller))
             self._running_mutations[key] = running
             running.add_done_callback(lambda _: self._running_mutations.pop(key, None))
@@ -351,11 +355,10 @@ class SyncEngine:
                                 caller: Credentials) -> RememberedMutation:
         outcome = await self.runner.run(
             message.udf_path, message.args, expected_kind="mutation",
-            identity=caller.identity, admin=caller.admin)
-        remembered = RememberedMutation(self._mutation_response(message, outcome),
-                                        outcome.commit_ts if outcome.ok else None)
-        self.mutations.remember(session_id, message.request_id, remembered)
-        return remembered
+            identity=caller.identity, admin=caller.admin,
+            applied_request=(session_id, message.request_id))
+        return RememberedMutation(self._mutation_response(message, outcome),
+                                  outcome.commit_ts if outcome.ok else None)
 
     async def action(self, session: Session, message: ActionRequest) -> None:
         outcome = await self.runner.run(

@@ -1,17 +1,14 @@
-"""Per-connection sync state, and the per-session record that makes mutations exactly-once.
+"""Per-connection sync state.
 
 A `Session` is one WebSocket connection's view of the world: its query set
 version, identity version, the state version it was last sent, and one
-`Subscription` per query. A `MutationLog` outlives connections: it is keyed by
-the client's session id, so a mutation the client re-sends after a reconnect is
-answered from the log instead of running twice.
+`Subscription` per query. Nothing here outlives the connection: what makes a
+re-sent mutation exactly-once is recorded in the database (exactly_once.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,10 +17,6 @@ from syncline.functions import UserIdentity
 from syncline.functions.call_keys import identity_key
 from syncline.sync.protocol import StateVersion
 from syncline.sync.query_cache import CachedQuery
-
-MAX_REMEMBERED_MUTATIONS = 1_000  # per session id
-MAX_REMEMBERED_SESSIONS = 10_000
-SESSION_MEMORY_S = 15 * 60  # how long a disconnected session's mutations are remembered
 
 
 @dataclass(eq=False)
@@ -70,37 +63,3 @@ class Session:
 class RememberedMutation:
     response: dict[str, Any]
     ts: int | None  # commit timestamp of a successful mutation
-
-
-class MutationLog:
-    """Responses of recent mutations by (session id, request id)."""
-
-    def __init__(self) -> None:
-        self._sessions: OrderedDict[str, OrderedDict[int, RememberedMutation]] = OrderedDict()
-        self._seen: dict[str, float] = {}
-
-    def get(self, session_id: str, request_id: int) -> RememberedMutation | None:
-        mutations = self._sessions.get(session_id)
-        return None if mutations is None else mutations.get(request_id)
-
-    def remember(self, session_id: str, request_id: int, mutation: RememberedMutation) -> None:
-        mutations = self._sessions.get(session_id)
-        if mutations is None:
-            mutations = self._sessions[session_id] = OrderedDict()
-        mutations[request_id] = mutation
-        while len(mutations) > MAX_REMEMBERED_MUTATIONS:
-            mutations.popitem(last=False)
-        self.touch(session_id)
-
-    def touch(self, session_id: str) -> None:
-        now = time.monotonic()
-        self._seen[session_id] = now
-        if session_id in self._sessions:
-            self._sessions.move_to_end(session_id)
-        while self._sessions:
-            oldest = next(iter(self._sessions))
-            if (len(self._sessions) <= MAX_REMEMBERED_SESSIONS
-                    and now - self._seen.get(oldest, now) < SESSION_MEMORY_S):
-                break
-            self._sessions.popitem(last=False)
-            self._seen.pop(oldest, None)
