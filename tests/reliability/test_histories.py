@@ -282,19 +282,19 @@ def start_pypi_workers(server: Server, ops: list[Planned], workdir: Path
         ops_path, out_path = workdir / f"pypi-{n}.json", workdir / f"pypi-{n}.jsonl"
         ops_path.write_text(json.dumps([{"id": op.id, "kind": op.kind, "path": op.path,
                                          "args": op.args} for op in share]))
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.reliability.pypi_worker", server.url, str(ops_path),
-             str(out_path)], cwd=ROOT, stdout=subprocess.DEVNULL,
-            stderr=(workdir / f"pypi-{n}.stderr").open("w"),
-            env={**os.environ, "PYTHONPATH": str(ROOT)})
+        with out_path.with_suffix(".stderr").open("w") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tests.reliability.pypi_worker", server.url,
+                 str(ops_path), str(out_path)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                stderr=stderr, env={**os.environ, "PYTHONPATH": str(ROOT)})
         workers.append((process, out_path, share))
     return workers
 
 
 def collect_pypi(run: Run, server: Server, workers, deadline: float) -> None:
     """Wait for the workers (killing any still running at `deadline`, or once the server
-    has exited: the client would wait for it forever) and merge their histories."""
-    for n, (process, out_path, share) in enumerate(workers):
+    has exited: the client would wait for it forever), then merge their histories."""
+    for process, _, _ in workers:
         while process.poll() is None:
             if time.monotonic() > deadline or server.process.poll() is not None:
                 process.kill()
@@ -302,20 +302,25 @@ def collect_pypi(run: Run, server: Server, workers, deadline: float) -> None:
                 break
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=0.2)
+    for n, (process, out_path, share) in enumerate(workers):
+        # One that crashed is a broken test; one killed leaves its last operation unknown
+        # (invoked, never completed: info), perhaps half a line, and the rest not invoked.
+        assert process.returncode in (0, -9), out_path.with_suffix(".stderr").read_text()
         by_id = {op.id: op for op in share}
         handles: dict[str, int] = {}
         lines = out_path.read_text().splitlines() if out_path.exists() else []
-        for line in lines:
-            record = json.loads(line)
+        for i, line in enumerate(lines):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                assert process.returncode == -9 and i == len(lines) - 1, line
+                break
             if record["type"] == "invoke":
                 handles[record["op"]] = run.record(f"pypi-{n}", by_id[record["op"]],
                                                    at=record["time"])
             else:
                 run.history.complete(handles[record["op"]], record["type"], record["value"],
                                      at=record["time"])
-        # A worker killed at the deadline leaves its last operation unknown (info) and the
-        # rest never invoked; one that crashed is a broken test.
-        assert process.returncode in (0, -9), out_path.with_suffix(".stderr").read_text()
 
 
 async def run_workloads(server: Server, seed: int, workdir: Path) -> Run:
