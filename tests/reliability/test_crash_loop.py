@@ -15,16 +15,19 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import shutil
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import httpx
 import pytest
 import websockets
 
-from tests.e2e.conftest import Server, copy_app, start_server
+from tests.e2e.conftest import Server, start_server
 from tests.e2e.test_sync_protocol import connect_message, ws_url
 
+APP = Path(__file__).parent / "apps" / "crashy"
 KILLS_PER_MODE = 10
 HTTP_WRITERS = 3
 WS_WINDOW = 16  # sync mutations in flight at once, as a busy client has
@@ -129,7 +132,8 @@ async def _total(client: httpx.AsyncClient, url: str, writer: str) -> int:
 async def test_kills_under_writes_lose_nothing_acknowledged_and_run_nothing_twice(
         tmp_path, durability):
     rng = random.Random(f"crash-loop-{durability}")
-    app = copy_app("crashy", tmp_path)
+    app = tmp_path / "crashy"
+    shutil.copytree(APP, app, ignore=shutil.ignore_patterns("__pycache__", ".syncline"))
     extra = ["--durability", durability]
     http_writers = [HttpWriter(f"http-{i}") for i in range(HTTP_WRITERS)]
     sync_writer = SyncWriter()
