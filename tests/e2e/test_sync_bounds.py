@@ -44,13 +44,15 @@ async def stats(server: Server) -> dict:
 
 async def wait_for(server: Server, condition, what: str, timeout: float = 20) -> dict:
     """Poll the stats until `condition(stats)` holds; fail saying `what` otherwise."""
-    async with asyncio.timeout(timeout):
-        while True:
-            current = await stats(server)
-            if condition(current):
-                return current
-            await asyncio.sleep(0.02)
-    raise AssertionError(what)  # pragma: no cover - the timeout raises first
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        current = await stats(server)
+        if condition(current):
+            return current
+        if loop.time() > deadline:
+            raise AssertionError(f"{what}; the server's sync stats: {current}")
+        await asyncio.sleep(0.02)
 
 
 def small_receive_buffer() -> socket.socket:
@@ -72,29 +74,33 @@ async def test_clients_that_stop_reading_are_cut_off_at_the_byte_bound(server):
     disconnected. A client that reads gets every update and stays connected."""
     before = await stats(server)
     host, port = server.url.removeprefix("http://").split(":")
-    slow = []
-    for i in range(SLOW_CLIENTS):
-        sock = small_receive_buffer()
-        sock.connect((host, int(port)))
-        ws = await websockets.connect(ws_url(server), sock=sock, max_queue=1,
-                                      max_size=None)
-        await ws.send(connect_message(f"slow-{i}"))
-        await ws.send(add(0, "bounds:big", {"name": "slow"}))
-        assert len((await receive(ws, "Transition"))["modifications"]) == 1
-        slow.append(ws)  # and never read again (until the end)
-    reader = await websockets.connect(ws_url(server), max_size=None)
-    await reader.send(connect_message("reader"))
-    await reader.send(add(0, "bounds:big", {"name": "slow"}))
-    seen: list[float] = []
-
-    async def read() -> None:
-        while True:
-            message = json.loads(await reader.recv())
-            for modification in message.get("modifications", []):
-                seen.append(modification["value"]["tick"])
-
-    reading = asyncio.create_task(read())
+    sockets: list = []
+    reading: asyncio.Task | None = None
     try:
+        for i in range(SLOW_CLIENTS):
+            sock = small_receive_buffer()
+            sock.connect((host, int(port)))
+            ws = await websockets.connect(ws_url(server), sock=sock, max_queue=1,
+                                          max_size=None)
+            sockets.append(ws)
+            await ws.send(connect_message(f"slow-{i}"))
+            await ws.send(add(0, "bounds:big", {"name": "slow"}))
+            assert len((await receive(ws, "Transition"))["modifications"]) == 1
+            # ... and it reads nothing more until the end.
+        slow = list(sockets)
+        reader = await websockets.connect(ws_url(server), max_size=None)
+        sockets.append(reader)
+        await reader.send(connect_message("reader"))
+        await reader.send(add(0, "bounds:big", {"name": "slow"}))
+        seen: list[float] = []
+
+        async def read() -> None:
+            while True:
+                message = json.loads(await reader.recv())
+                for modification in message.get("modifications", []):
+                    seen.append(modification["value"]["tick"])
+
+        reading = asyncio.create_task(read())
         writes, last_tick = 0, 0
         async with httpx.AsyncClient(timeout=30) as http:
             while writes < 2_000:
@@ -109,32 +115,36 @@ async def test_clients_that_stop_reading_are_cut_off_at_the_byte_bound(server):
                     if current["slowClientDisconnects"] - before["slowClientDisconnects"] \
                             >= SLOW_CLIENTS:
                         break
-        after = await wait_for(server, lambda s: s["connections"] == 1,
-                               "the slow clients' connections did not end")
+        after = await wait_for(
+            server, lambda s: s["connections"] == before["connections"] + 1,
+            "the slow clients' connections did not end")
         # The byte bound, not the frame bound, cut them off: ~20 frames of 200 KB.
         assert after["slowClientDisconnects"] - before["slowClientDisconnects"] == SLOW_CLIENTS
         assert MAX_QUEUED_BYTES // 2 < after["peakQueuedBytes"] <= MAX_QUEUED_BYTES
         assert after["peakQueuedFrames"] < 100
-        assert after["sessions"] == 1  # their sessions and subscriptions are gone
+        assert after["sessions"] == before["sessions"] + 1  # theirs are gone
         # The client that reads saw the last write and is still served.
         async with asyncio.timeout(20):
             while not seen or seen[-1] < last_tick:
                 await asyncio.sleep(0.02)
         assert reader.state is websockets.State.OPEN
+        for ws in slow:  # reading again, each finds its connection closed
+            with pytest.raises(websockets.ConnectionClosed):
+                async with asyncio.timeout(20):
+                    while True:
+                        await ws.recv()
     finally:
-        reading.cancel()
-        await reader.close()
-    for ws in slow:  # reading again, each finds its connection closed
-        with pytest.raises(websockets.ConnectionClosed):
-            async with asyncio.timeout(20):
-                while True:
-                    await ws.recv()
+        if reading is not None:
+            reading.cancel()
+        for ws in sockets:
+            ws.transport.abort()
 
 
 async def test_a_binary_frame_gets_a_fatal_error_and_no_traceback(server):
     """Issue 17 item 6: the protocol is JSON text frames; a binary frame is refused with
     a FatalError saying so and a clean close, and the server logs no traceback."""
     logged_before = len(server.output())
+    before = await stats(server)
     async with websockets.connect(ws_url(server)) as ws:
         await ws.send(connect_message("binary"))
         await ws.send(b'{"type": "Event", "eventType": "x"}')
@@ -144,7 +154,8 @@ async def test_a_binary_frame_gets_a_fatal_error_and_no_traceback(server):
             async with asyncio.timeout(10):
                 while True:
                     await ws.recv()
-    await wait_for(server, lambda s: s["connections"] == 0, "the connection did not end")
+    await wait_for(server, lambda s: s["connections"] == before["connections"],
+                   "the connection did not end")
     output = server.output()[logged_before:]
     assert "Traceback" not in output and "ERROR" not in output, output
     assert server.run("query", "bounds:get", {"name": "x"})["value"] == 0
@@ -167,7 +178,7 @@ def official_client_mutation(server: Server, size: int) -> str:
     fail this test rather than hang it."""
     try:
         result = subprocess.run([sys.executable, "-c", OFFICIAL_CLIENT_CALL, server.url,
-                                 str(size)], capture_output=True, text=True, timeout=60)
+                                 str(size)], capture_output=True, text=True, timeout=30)
     except subprocess.TimeoutExpired:
         pytest.fail(f"the official client's mutation() with {size} bytes never returned")
     assert result.returncode == 0, result.stderr
@@ -221,7 +232,7 @@ async def test_pipelined_actions_are_held_back_through_tcp(server, tmp_path):
         sending = asyncio.create_task(pipeline())
         try:
             held = await wait_for(server,
-                                  lambda s: s["actionsInFlight"] == MAX_ACTIONS_IN_FLIGHT,
+                                  lambda s: s["actionsInFlight"] >= MAX_ACTIONS_IN_FLIGHT,
                                   "the flood's actions never filled the in-flight limit")
             assert held["peakActionsInFlight"] == MAX_ACTIONS_IN_FLIGHT
             # Everything else waits for room; another connection is served meanwhile.
