@@ -24,7 +24,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from syncline import __version__
@@ -46,7 +46,7 @@ from syncline.server.responses import (
 )
 from syncline.server.storage_api import storage_routes
 from syncline.server.streaming_export import streaming_export_routes
-from syncline.server.sync_endpoint import sync_endpoint
+from syncline.server.sync_endpoint import sync_routes
 from syncline.values import from_json, to_export_json, to_json
 from syncline.values.timestamps import decode_ts, encode_ts
 
@@ -194,10 +194,7 @@ def create_api_app(deployment: Deployment) -> FunctionCallShortcut:
         *storage_routes(deployment.files),
         *streaming_export_routes(deployment),
         *import_export_routes(deployment),
-        # The npm client puts its version in the path; the Rust-based PyPI client does not.
-        WebSocketRoute("/api/{client_version}/sync",
-                       lambda websocket: sync_endpoint(deployment.sync, websocket)),
-        WebSocketRoute("/api/sync", lambda websocket: sync_endpoint(deployment.sync, websocket)),
+        *sync_routes(deployment),
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                              allow_headers=["*"])]

@@ -20,6 +20,8 @@ from syncline.server.deployment import Deployment
 from syncline.server.http_api import create_api_app
 from syncline.server.request_counting import counting_protocol
 from syncline.server.site import create_site_app
+from syncline.server.ws_protocol import SyncWebSocketProtocol
+from syncline.sync.protocol import MAX_CLIENT_MESSAGE_BYTES
 
 T = TypeVar("T")
 
@@ -77,7 +79,8 @@ async def serve_deployment(
     api_http = counting_protocol(deployment.runner)  # see request_counting.py
     servers = [
         (_Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                ws="websockets-sansio", ws_per_message_deflate=False,
+                                ws=SyncWebSocketProtocol, ws_per_message_deflate=False,
+                                ws_max_size=MAX_CLIENT_MESSAGE_BYTES,
                                 proxy_headers=proxy_headers, http=http)), sock)
         for app, sock, proxy_headers, http in (
             (create_api_app(deployment), api_socket, False, api_http),

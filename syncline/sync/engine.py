@@ -48,6 +48,10 @@ from syncline.values import UNDEFINED
 # Credentials, raising AuthenticationError (the auth layer provides it).
 Authenticator = Callable[[str, str | None, dict[str, Any] | None], Awaitable[Credentials]]
 
+# Query set modifications applied (and new queries computed) per hold of the engine lock:
+# a ModifyQuerySet of 10,000 queries keeps other sessions waiting one slice at a time.
+QUERY_SET_SLICE = 64
+
 
 class SyncEngine:
     def __init__(self, runner: FunctionRunner, db: Database, *, dev: bool,
@@ -67,6 +71,8 @@ class SyncEngine:
         self._wakeup = asyncio.Event()
         self._reached = asyncio.Condition()
         self._running_mutations: dict[tuple[str, int], asyncio.Future[RememberedMutation]] = {}
+        # Sessions in the middle of a ModifyQuerySet: their transitions wait for its end.
+        self._modifying: set[Session] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
@@ -218,36 +224,66 @@ class SyncEngine:
             session.subscriptions.clear()
 
     async def modify_query_set(self, session: Session, message: ModifyQuerySet) -> None:
+        """Apply a query set change and answer with one Transition to the new version.
+
+        The work (up to 10,000 queries to compute) is done QUERY_SET_SLICE modifications
+        at a time, each slice under the lock and yielding to the loop between them, so
+        that other sessions' transitions go out meanwhile. The session's own transitions
+        are held until the end: the new queries attached in earlier slices are kept
+        current by `_advance` like any others, so at the end every query is current as
+        of `self.ts` and one Transition moves the client to the new version there.
+        """
+        modifications = message.modifications
         async with self._lock:
             _check_base_version("ModifyQuerySet", message.base_version,
                                 session.query_set_version, "query set")
-            added: list[Subscription] = []
-            for modification in message.modifications:
-                if isinstance(modification, protocol.RemoveQuery):
-                    subscription = session.subscriptions.pop(modification.query_id, None)
-                    if subscription is None:
-                        raise ProtocolError(
-                            f"Remove of query {modification.query_id}, which is not in the "
-                            "query set")
-                    if subscription.entry is not None:
-                        self.cache.unsubscribe(subscription.entry, subscription)
-                    session.removed.append(modification.query_id)
-                    continue
-                if modification.query_id in session.subscriptions:
-                    raise ProtocolError(f"Add of query {modification.query_id}, which is "
-                                        "already in the query set")
-                try:
-                    path = function_path(modification.udf_path)
-                except InvalidFunctionPathError:
-                    path = modification.udf_path  # answered with a QueryFailed by _attach
-                subscription = Subscription(
-                    session, modification.query_id, path, modification.args,
-                    args_key(modification.args), modification.journal)
-                session.subscriptions[modification.query_id] = subscription
-                added.append(subscription)
-            session.query_set_version = message.new_version
-            await asyncio.gather(*(self._attach(s, self.ts) for s in added))
-            self._flush(session)
+        self._modifying.add(session)
+        try:
+            for start in range(0, len(modifications), QUERY_SET_SLICE):
+                if start:
+                    await asyncio.sleep(0)  # let the engine and other sessions run
+                async with self._lock:
+                    if session.closed:
+                        return
+                    added = self._modify(session,
+                                         modifications[start:start + QUERY_SET_SLICE])
+                    await asyncio.gather(*(self._attach(s, self.ts) for s in added))
+            async with self._lock:
+                session.query_set_version = message.new_version
+                self._modifying.discard(session)
+                self._flush(session)
+        finally:
+            self._modifying.discard(session)
+
+    def _modify(self, session: Session,
+                modifications: Iterable[protocol.QuerySetModification]) -> list[Subscription]:
+        """Apply adds and removes to the session's query set; the added subscriptions
+        (not yet attached to cache entries)."""
+        added: list[Subscription] = []
+        for modification in modifications:
+            if isinstance(modification, protocol.RemoveQuery):
+                subscription = session.subscriptions.pop(modification.query_id, None)
+                if subscription is None:
+                    raise ProtocolError(
+                        f"Remove of query {modification.query_id}, which is not in the "
+                        "query set")
+                if subscription.entry is not None:
+                    self.cache.unsubscribe(subscription.entry, subscription)
+                session.removed.append(modification.query_id)
+                continue
+            if modification.query_id in session.subscriptions:
+                raise ProtocolError(f"Add of query {modification.query_id}, which is "
+                                    "already in the query set")
+            try:
+                path = function_path(modification.udf_path)
+            except InvalidFunctionPathError:
+                path = modification.udf_path  # answered with a QueryFailed by _attach
+            subscription = Subscription(
+                session, modification.query_id, path, modification.args,
+                args_key(modification.args), modification.journal)
+            session.subscriptions[modification.query_id] = subscription
+            added.append(subscription)
+        return added
 
     async def authenticate(self, session: Session, message: Authenticate) -> None:
         """Switch the session's identity; its queries re-run as the new caller.
@@ -398,7 +434,7 @@ class SyncEngine:
     def _flush(self, session: Session, *, force: bool = False) -> None:
         """Send `session` one Transition to the engine's timestamp, if anything changed
         (or always, with `force`)."""
-        if session.closed or session.mutation_in_flight:
+        if session.closed or session.mutation_in_flight or session in self._modifying:
             return
         modifications: list[dict[str, Any]] = []
         for query_id in session.removed:

@@ -502,17 +502,23 @@ def test_envelope_rejections(text: str | bytes, reason: str) -> None:
     rejects(text, reason)
 
 
+def test_message_size_limit_admits_any_call_the_argument_limit_allows() -> None:
+    # 16 MiB of arguments as JSON: at most 7 bytes per byte of value size (an empty bytes
+    # value is 2 and `{"$bytes":""},` 14), plus the envelope.
+    assert MAX_CLIENT_MESSAGE_BYTES == 16 * 2**20 * 7 + 2**20
+
+
 def test_message_size_limit() -> None:
     ok = '{"type":"Event","eventType":"x"}'
     padded = ok + " " * (MAX_CLIENT_MESSAGE_BYTES - len(ok))
     assert parse_client_message(padded) == Event("x")
     assert parse_client_message(padded.encode()) == Event("x")
-    rejects(padded + " ", "over the 64 MiB limit for a client message")
+    rejects(padded + " ", "over the 113 MiB limit for a client message")
     rejects((padded + " ").encode(), f"message is {MAX_CLIENT_MESSAGE_BYTES + 1} bytes")
     # The limit is on UTF-8 bytes, not characters.
     wide = ok + "é" * ((MAX_CLIENT_MESSAGE_BYTES - len(ok)) // 2 + 1)
     assert len(wide) < MAX_CLIENT_MESSAGE_BYTES
-    rejects(wide, "over the 64 MiB limit")
+    rejects(wide, "over the 113 MiB limit")
 
 
 def test_protocol_error_is_a_syncline_error() -> None:
