@@ -374,6 +374,10 @@ class Committer:
 
 
 def _run_maintenance_job(job: _MaintenanceJob) -> None:
+    # Its caller may have stopped waiting (a pruner cancelled at shutdown): then skip it,
+    # and never fail on the cancelled future, which would end the writer thread.
+    if not job.future.set_running_or_notify_cancel():
+        return
     try:
         result = job.fn()
     except BaseException as error:  # noqa: BLE001 - reported to the caller

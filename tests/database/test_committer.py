@@ -145,3 +145,21 @@ async def test_a_flush_while_the_writer_is_busy_leaves_the_batch_to_it(db: Datab
     db.committer.flush()  # busy: must not write here (it would block on `release`)
     release.set()
     assert (await asyncio.wait_for(second_commit, 10)) > (await first_commit)
+
+
+async def test_maintenance_runs_between_batches_and_a_cancelled_one_is_skipped(db):
+    import threading
+
+    release = threading.Event()
+    ran: list[str] = []
+    blocker = db.committer.run_exclusive(lambda ts: release.wait(10))
+    skipped = db.committer.run_maintenance(lambda: ran.append("skipped"))
+    kept = db.committer.run_maintenance(lambda: ran.append("kept") or 7)
+    assert skipped.cancel()  # its caller stopped waiting before the writer got to it
+    release.set()
+    blocker.result(10)
+    assert kept.result(10) == 7
+    assert ran == ["kept"]
+    tx = db.begin()  # the writer thread is alive and commits go on
+    await tx.insert("t", {"x": 1.0})
+    assert await tx.commit() > 0
