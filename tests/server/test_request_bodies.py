@@ -116,7 +116,7 @@ async def test_a_client_leaving_mid_body_is_client_disconnected():
     ("0", 0), ("42", 42), ("0042", 42), ("9" * 19, int("9" * 19)),
     ("²", None), ("١٢", None), ("1_0", None), (" 5", None), ("5 ", None), ("-1", None),
     ("+1", None), ("", None), ("9" * 20, None), ("9" * 5000, None), (None, None),
-])
+], ids=lambda v: str(v)[:24])
 def test_ascii_uint_takes_only_ascii_digits(raw, value):
     assert ascii_uint(raw) == value
 
@@ -151,12 +151,13 @@ def test_settings_from_the_environment(monkeypatch):
     ("bytes=5-3", None), ("bytes=1000-3", None), ("bytes=-", None), ("bytes=0-1,2-3", None),
     ("bytes=2-4", (2, 5)), ("bytes=7-", (7, 10)), ("bytes=-3", (7, 10)),
     ("bytes=0-" + "9" * 5000, (0, 10)),
-])
+], ids=lambda v: str(v)[:24])
 def test_parse_range(header, wanted):
     assert parse_range(header, 10) == wanted
 
 
-@pytest.mark.parametrize("header", ["bytes=10-", "bytes=-0", "bytes=" + "9" * 5000 + "-"])
+@pytest.mark.parametrize("header", ["bytes=10-", "bytes=-0", "bytes=" + "9" * 5000 + "-"],
+                         ids=lambda v: v[:24])
 def test_parse_range_unsatisfiable(header):
     with pytest.raises(ValueError):
         parse_range(header, 10)
