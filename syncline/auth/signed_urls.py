@@ -12,9 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from pathlib import Path
 
 from syncline.auth.admin_keys import SECRET_FILE
+
+# Unix seconds as `sign` writes them: ASCII digits, no leading zero, at most 19.
+_EXPIRY = re.compile(r"0|[1-9][0-9]{0,18}")
 
 
 class InvalidTokenError(ValueError):
@@ -51,8 +55,11 @@ class UrlSigner:
     def verify(self, token: str | None, *, now: float | None = None) -> int:
         """The token's expiry; raises InvalidTokenError or ExpiredTokenError."""
         parts = (token or "").split(".")
-        if len(parts) != 3 or not parts[0].isdigit():
+        if len(parts) != 3:
             raise InvalidTokenError("The token is missing or malformed")
+        if _EXPIRY.fullmatch(parts[0]) is None:  # not `isdigit()`: it accepts `²` and `١٢`
+            raise InvalidTokenError("The token is malformed: its expiry must be a Unix time "
+                                    "in ASCII digits, as generated")
         expires, nonce, signature = int(parts[0]), parts[1], parts[2]
         if not hmac.compare_digest(signature.encode(), self._signature(expires, nonce).encode()):
             raise InvalidTokenError("The token's signature is not valid for this deployment")

@@ -13,6 +13,7 @@ from syncline.cli import console
 from syncline.errors import DatabaseInUseError
 from syncline.functions import ExecutionRecord, PushError
 from syncline.server.deployment import Deployment
+from syncline.server.request_bodies import InvalidSettingError
 from syncline.server.runtime import serve_deployment
 from syncline.storage.sqlite import Durability
 
@@ -48,6 +49,9 @@ async def run_deployment(
     except DatabaseInUseError as e:
         console.err.print(f"[red]{e}[/]\nIs a deployment of this app already running?",
                           highlight=False)
+        return 1
+    except InvalidSettingError as e:
+        console.err.print(f"[red]{e}[/]", highlight=False)
         return 1
     if not await _push(deployment, first=True) and not dev:
         deployment.close()

@@ -28,11 +28,11 @@ from syncline.errors import InvalidIdError
 from syncline.functions.references import InvalidFunctionPathError, canonical_path
 from syncline.functions.scheduling import SCHEDULED_FUNCTIONS, cancel_in
 from syncline.server.deployment import Deployment
+from syncline.server.request_bodies import ascii_uint, read_json_object
 from syncline.server.responses import (
     BadRequest,
     bad_request_response,
     json_response,
-    read_json_object,
     require_admin_key,
 )
 from syncline.values import decode_id, to_export_json
@@ -71,11 +71,8 @@ def _states(raw: str | None) -> frozenset[str]:
 def _limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_LIMIT:
+    limit = ascii_uint(raw)  # not int(): it takes " 5", "1_0" and "١٢"
+    if limit is None or not 1 <= limit <= MAX_LIMIT:
         raise BadRequest("InvalidLimit",
                          f"limit must be a whole number from 1 to {MAX_LIMIT}, got {raw!r}")
     return limit

@@ -30,6 +30,7 @@ from syncline.database import Transaction
 from syncline.errors import SynclineError
 from syncline.functions import ExecutionRecord
 from syncline.server.deployment import Deployment
+from syncline.server.request_bodies import ascii_uint
 from syncline.server.responses import (
     BadRequest,
     bad_request_response,
@@ -52,11 +53,8 @@ def _int_param(request: Request, name: str, default: int | None, low: int,
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
+    value = ascii_uint(raw)  # not int(): it takes " 5", "1_0", "١٢" and "²" raises
+    if value is None or not low <= value <= high:
         raise BadRequest(f"Invalid{name[0].upper()}{name[1:]}",
                          f"{name} must be a whole number from {low} to {high}, got {raw!r}")
     return value

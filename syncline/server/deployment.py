@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from syncline.functions.file_storage import (
 )
 from syncline.scheduler import Clock, Crons, Scheduler
 from syncline.scheduler.cron_runner import CronRunner, crons_of
+from syncline.server.request_bodies import BodyLimits, env_bytes
 from syncline.storage.blobs import LocalBlobStore
 from syncline.storage.sqlite import Durability
 from syncline.sync.engine import SyncEngine
@@ -43,8 +43,7 @@ _log = logging.getLogger(__name__)
 
 def _max_upload_size() -> int:
     """SYNCLINE_MAX_UPLOAD_BYTES overrides the (generous) default upload size limit."""
-    value = os.environ.get("SYNCLINE_MAX_UPLOAD_BYTES", "")
-    return int(value) if value.isdigit() else DEFAULT_MAX_UPLOAD_SIZE
+    return env_bytes("SYNCLINE_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_SIZE)
 
 
 @dataclass(frozen=True)
@@ -64,6 +63,9 @@ class Deployment:
         self.data_dir = Path(data_dir).resolve() if data_dir else self.app_dir / ".syncline"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.dev = dev
+        # Settings first: a bad one is refused before anything is opened.
+        self.body_limits = BodyLimits.from_env()  # request bodies: budget, timeouts
+        max_upload_size = _max_upload_size()
         self.db = Database(self.data_dir / "db.sqlite3", durability=durability)
         self.admin_keys = AdminKeys.for_data_dir(self.data_dir, instance_name)
         self.runner = FunctionRunner(self.db, dev=dev, on_record=on_record)
@@ -79,7 +81,7 @@ class Deployment:
         self.files = FileStorage(
             self.db, LocalBlobStore(self.data_dir / "files"),
             UrlSigner(read_instance_secret(self.data_dir), "storage upload"),
-            base_url=lambda: self.url, max_upload_size=_max_upload_size())
+            base_url=lambda: self.url, max_upload_size=max_upload_size)
         self.runner.files = self.files
         self._sweeper: asyncio.Task[None] | None = None
 

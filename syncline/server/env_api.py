@@ -24,11 +24,11 @@ from syncline.functions.environment import (
     validate_name,
 )
 from syncline.server.deployment import Deployment
+from syncline.server.request_bodies import read_json_object
 from syncline.server.responses import (
     BadRequest,
     bad_request_response,
     json_response,
-    read_json_object,
     require_admin_key,
 )
 

@@ -37,11 +37,11 @@ from syncline.server.data_api import data_routes
 from syncline.server.deployment import Deployment
 from syncline.server.env_api import env_routes
 from syncline.server.import_export_api import import_export_routes
+from syncline.server.request_bodies import BoundedBodies, read_json_object
 from syncline.server.responses import (
     BadRequest,
     bad_request_response,
     json_response,
-    read_json_object,
     request_credentials,
 )
 from syncline.server.storage_api import storage_routes
@@ -176,7 +176,7 @@ class HttpApi:
         return PlainTextResponse(self.deployment.admin_keys.instance_name)
 
 
-def create_api_app(deployment: Deployment) -> FunctionCallShortcut:
+def create_api_app(deployment: Deployment) -> BoundedBodies:
     api = HttpApi(deployment)
     routes = [
         Route("/api/query", api.query, methods=["POST"]),
@@ -198,7 +198,9 @@ def create_api_app(deployment: Deployment) -> FunctionCallShortcut:
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                              allow_headers=["*"])]
-    return FunctionCallShortcut(Starlette(routes=routes, middleware=middleware), api)
+    # Outermost: a request's share of the body budget is given back once it is answered.
+    return BoundedBodies(FunctionCallShortcut(Starlette(routes=routes, middleware=middleware),
+                                              api), deployment.body_limits)
 
 
 class FunctionCallShortcut:

@@ -15,10 +15,11 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
-def counting_protocol(runner: Any) -> type[HttpToolsProtocol]:
-    """An HttpToolsProtocol that keeps `runner.requests_waiting`."""
+def counting_protocol(runner: Any, base: type[HttpToolsProtocol] = HttpToolsProtocol,
+                      ) -> type[HttpToolsProtocol]:
+    """`base`, an HttpToolsProtocol, keeping `runner.requests_waiting`."""
 
-    class CountingHttpToolsProtocol(HttpToolsProtocol):
+    class CountingHttpToolsProtocol(base):  # type: ignore[valid-type, misc]
         _counted = False
 
         def on_message_complete(self) -> None:

@@ -1,4 +1,6 @@
-"""What every HTTP endpoint shares: JSON responses, 4xx errors, reading a bounded JSON body."""
+"""What every HTTP endpoint shares: JSON responses, 4xx errors, checking the caller.
+
+Reading request bodies, within bounds, is in request_bodies.py."""
 
 from __future__ import annotations
 
@@ -15,11 +17,13 @@ from syncline.functions import Credentials
 class BadRequest(Exception):
     """A request the endpoint refuses: answered with `status` and `{"code", "message"}`."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(self, code: str, message: str, status: int = 400,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.headers = headers
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -27,49 +31,10 @@ def json_response(body: Any, status: int = 200) -> Response:
 
 
 def bad_request_response(error: BadRequest) -> Response:
-    return json_response({"code": error.code, "message": error.message}, error.status)
-
-
-def _size_text(limit: int) -> str:
-    if limit >= 1024 * 1024:
-        return f"{limit // (1024 * 1024)} MiB"
-    return f"{limit // 1024} KiB"
-
-
-async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The whole body, streamed in and refused (413) past `max_bytes` without reading on."""
-    too_large = BadRequest("PayloadTooLarge",
-                           f"The request body is larger than the {_size_text(max_bytes)} this "
-                           "endpoint accepts", 413)
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise too_large
-    # The ASGI messages directly: Starlette's `stream()` costs a small request more.
-    chunks, size = [], 0
-    while True:
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            raise BadRequest("ClientDisconnected", "The client disconnected", 400)
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > max_bytes:
-            raise too_large
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
-    """The JSON object in the body (an empty body is `{}`), streamed in and refused past
-    `max_bytes` without reading the rest."""
-    raw = await read_body(request, max_bytes)
-    try:
-        body = orjson.loads(raw) if raw.strip() else {}
-    except orjson.JSONDecodeError as e:
-        raise BadRequest("BadJsonBody", f"The request body is not valid JSON: {e}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("BadJsonBody", "The request body must be a JSON object")
-    return body
+    response = json_response({"code": error.code, "message": error.message}, error.status)
+    if error.headers:
+        response.headers.update(error.headers)
+    return response
 
 
 def require_admin_key(admin_keys: Any, request: Request) -> None:

@@ -18,6 +18,7 @@ import uvicorn
 
 from syncline.server.deployment import Deployment
 from syncline.server.http_api import create_api_app
+from syncline.server.http_protocol import bounded_protocol
 from syncline.server.request_counting import counting_protocol
 from syncline.server.site import create_site_app
 from syncline.server.ws_protocol import SyncWebSocketProtocol
@@ -76,7 +77,9 @@ async def serve_deployment(
         raise
     # The API never looks at the client's address or scheme, so it skips uvicorn's
     # X-Forwarded-* layer; HTTP actions keep it (their `request.url` follows a proxy's).
-    api_http = counting_protocol(deployment.runner)  # see request_counting.py
+    # Both ports time out a request that stops arriving (http_protocol.py).
+    site_http = bounded_protocol(deployment.body_limits.idle_timeout_s)
+    api_http = counting_protocol(deployment.runner, site_http)  # see request_counting.py
     servers = [
         (_Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                 ws=SyncWebSocketProtocol, ws_per_message_deflate=False,
@@ -84,7 +87,7 @@ async def serve_deployment(
                                 proxy_headers=proxy_headers, http=http)), sock)
         for app, sock, proxy_headers, http in (
             (create_api_app(deployment), api_socket, False, api_http),
-            (create_site_app(deployment), site_socket, True, "auto"))
+            (create_site_app(deployment), site_socket, True, site_http))
     ]
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

@@ -22,7 +22,8 @@ from syncline.functions.http_router import HttpRouter, find_router
 from syncline.functions.http_types import MAX_HTTP_BODY_SIZE, HttpResult
 from syncline.functions.http_types import Request as HttpRequest
 from syncline.server.deployment import Deployment
-from syncline.server.responses import BadRequest, read_body
+from syncline.server.request_bodies import BoundedBodies, read_body
+from syncline.server.responses import BadRequest
 
 _log = logging.getLogger(__name__)
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
@@ -75,7 +76,7 @@ async def _caller(deployment: Deployment,
     return credentials.identity, None
 
 
-def create_site_app(deployment: Deployment) -> Starlette:
+def create_site_app(deployment: Deployment) -> BoundedBodies:
     async def serve(request: Request) -> Response:
         path = request.url.path
         router = _router(deployment)
@@ -90,7 +91,7 @@ def create_site_app(deployment: Deployment) -> Starlette:
         try:
             body = await read_body(request, MAX_HTTP_BODY_SIZE)
         except BadRequest as e:
-            return PlainTextResponse(e.message, status_code=e.status)
+            return PlainTextResponse(e.message, status_code=e.status, headers=e.headers)
         http_request = HttpRequest(
             request.method, str(request.url),
             [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw], body)
@@ -100,4 +101,5 @@ def create_site_app(deployment: Deployment) -> Starlette:
             auth_error=auth_error)
         return _response(result)
 
-    return Starlette(routes=[Route("/{path:path}", serve, methods=_METHODS)])
+    return BoundedBodies(Starlette(routes=[Route("/{path:path}", serve, methods=_METHODS)]),
+                         deployment.body_limits)

@@ -3,10 +3,12 @@
 - `POST /api/storage/upload?token=...`: the body (any content type) is streamed into
   the blob store and a `_storage` row committed; answers `{"storageId": id}`. The
   token comes from `ctx.storage.generate_upload_url()`: a tampered one is 401, an
-  expired one 403, a body past the size limit 413.
+  expired one 403, a body past the size limit 413, one that stops arriving 408 (see
+  http_protocol.py). A body that does not arrive whole leaves no file behind.
 - `GET /api/storage/{id}`: the file, streamed, with its content type,
   `Content-Length` and `Accept-Ranges: bytes`; one `Range: bytes=a-b | a- | -n`
-  gives 206 with `Content-Range` (416 if unsatisfiable); unknown IDs are 404.
+  gives 206 with `Content-Range` (416 if unsatisfiable; a malformed or invalid range, such
+  as `bytes=5-3`, is ignored and the whole file sent); unknown IDs are 404.
 """
 
 from __future__ import annotations
@@ -25,34 +27,47 @@ from syncline.functions.file_storage import (
     is_storage_id,
     storage_document,
 )
+from syncline.server.request_bodies import CLOSE, declared_length, stream_body
 from syncline.server.responses import BadRequest, bad_request_response, json_response
 from syncline.storage.blobs import BlobNotFoundError, BlobTooLargeError
 
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
+# One range of the `bytes` unit (RFC 9110 14.1.2); anything else is ignored.
+_RANGE = re.compile(r"\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*", re.ASCII | re.IGNORECASE)
+_BEYOND_ANY_FILE = 1 << 63
+
+
+def _position(digits: str) -> int:
+    """A byte position or suffix length; one of 19 digits or more is past any file (and
+    `int()` of thousands of digits is refused)."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) < 19 else _BEYOND_ANY_FILE
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     """`[start, end)` of a single-range `Range` header; None to send the whole file.
-    Raises ValueError when the range cannot be satisfied."""
+
+    A header that is not one valid byte range (another unit, several ranges, `bytes=5-3`
+    whose last position is before its first) is ignored, as RFC 9110 (14.2) lets a server
+    do. Raises ValueError when a valid range cannot be satisfied (416)."""
     if not header:
         return None
-    match = _RANGE.match(header)
+    match = _RANGE.fullmatch(header)
     if match is None:
-        return None  # multiple ranges or another unit: ignored (RFC 9110), whole file
+        return None
     first, last = match.groups()
     if not first and not last:
         return None
     if not first:  # the last n bytes
-        n = int(last)
+        n = _position(last)
         if n == 0 or size == 0:
             raise ValueError
         return max(0, size - n), size
-    start = int(first)
+    start = _position(first)
+    if last and _position(last) < start:
+        return None  # an invalid range (RFC 9110 14.1.1): ignored, the whole file
     if start >= size:
         raise ValueError
-    end = size if not last else min(size, int(last) + 1)
-    if end <= start:
-        raise ValueError
+    end = size if not last else min(size, _position(last) + 1)
     return start, end
 
 
@@ -69,17 +84,23 @@ class StorageApi:
                 "ctx.storage.generate_upload_url()", 403))
         except InvalidTokenError as e:
             return bad_request_response(BadRequest(
-                "InvalidStorageToken", f"This upload URL is not valid: {e}", 401))
+                "InvalidStorageToken", f"This upload URL's token is not valid: {e}", 401))
         limit = self.files.max_upload_size
-        declared = request.headers.get("content-length")
+        declared = declared_length(request.headers)
         too_large = BadRequest("PayloadTooLarge",
-                               f"The file is larger than the {limit} bytes uploads may be", 413)
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+                               f"The file is larger than the {limit} bytes uploads may be", 413,
+                               CLOSE)
+        if declared is not None and declared > limit:
             return bad_request_response(too_large)
         try:
-            blob = await self.files.blobs.put(request.stream(), max_size=limit)
+            # Streamed to a temporary file, which `put` removes if the body does not
+            # arrive whole (too large, idle past the timeout, or the client went away).
+            blob = await self.files.blobs.put(stream_body(request.receive),
+                                              max_size=limit)
         except BlobTooLargeError:
             return bad_request_response(too_large)
+        except BadRequest as e:  # a disconnect, or the idle timeout: no one reads the answer
+            return bad_request_response(e)
         content_type = request.headers.get("content-type")
         document = storage_document(blob.key, blob.size, blob.sha256, content_type)
 

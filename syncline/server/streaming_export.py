@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import re
 import struct
 from typing import Any
 
@@ -55,6 +56,7 @@ from syncline.values import encode_id, to_export_json, unpack
 PAGE_SIZE = 1_000
 FORMATS = ("json",)
 JSON_SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"
+_TIMESTAMP = re.compile(r"[0-9]{1,19}")
 _CURSOR = struct.Struct(">QQ")  # snapshot ts, table number; then the internal id
 
 
@@ -69,10 +71,12 @@ def _format(request: Request) -> None:
 
 
 def _timestamp(raw: str, name: str) -> int:
-    if not raw.isdigit() or len(raw) > 20:
+    """A timestamp parameter: 1-19 ASCII digits (`isdigit()` would pass `²` and `١٢`)."""
+    if _TIMESTAMP.fullmatch(raw) is None:
+        shown = repr(raw) if len(raw) <= 40 else f"{raw[:40]!r}... ({len(raw)} characters)"
         raise BadRequest(f"Invalid{name[0].upper()}{name[1:]}",
-                         f"{name} must be a database timestamp (a non-negative integer), "
-                         f"got {raw!r}")
+                         f"{name} must be a database timestamp: a non-negative integer in "
+                         f"ASCII digits (at most 19), got {shown}")
     return int(raw)
 
 

@@ -739,6 +739,15 @@ async def test_invalid_pagination_cursor(sdb: Database) -> None:
                                                                "cursor": "nonsense"}))
 
 
+@pytest.mark.parametrize("cursor", ["search:\u00b2", "search:\u0661\u0662", "search:" + "9" * 5000],
+                         ids=["superscript", "arabic-indic", "5000-digits"])
+async def test_pagination_cursor_positions_are_ascii_digits(sdb: Database, cursor: str) -> None:
+    # `isdigit()` passes these; `int()` then raised ValueError (or read Arabic-Indic digits).
+    with pytest.raises(QueryError, match="Invalid search pagination cursor"):
+        await sdb.read(lambda tx: searching(tx, "x").paginate({"numItems": 5,
+                                                               "cursor": cursor}))
+
+
 # -- optimistic concurrency ------------------------------------------------------------------
 
 

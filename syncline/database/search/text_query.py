@@ -19,6 +19,7 @@ Documents are read lazily, in rank order, as the query consumes them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,8 @@ from syncline.database.search.text import (
 )
 from syncline.errors import QueryError
 from syncline.values import UNDEFINED, normalize
+
+_CURSOR = re.compile(r"search:([0-9]{1,19})")
 
 if TYPE_CHECKING:
     from syncline.database.catalog import SearchIndexInfo, TableInfo
@@ -264,7 +267,9 @@ def _cursor(position: int) -> str:
 def _position(cursor: Any) -> int:
     if cursor is None:
         return 0
-    if isinstance(cursor, str) and cursor.startswith("search:") and cursor[7:].isdigit():
-        return int(cursor[7:])
+    # ASCII digits only: `isdigit()` passes `²`, on which `int()` raises.
+    match = _CURSOR.fullmatch(cursor) if isinstance(cursor, str) else None
+    if match is not None:
+        return int(match[1])
     raise QueryError(f"Invalid search pagination cursor {cursor!r}: pass None for the first "
                      "page, then the continueCursor of the previous one")
