@@ -48,11 +48,13 @@ from syncline.server.storage_api import storage_routes
 from syncline.server.streaming_export import streaming_export_routes
 from syncline.server.sync_endpoint import sync_routes
 from syncline.values import from_json, to_export_json, to_json
+from syncline.values.limits import MAX_ENCODED_CALL_SIZE
 from syncline.values.timestamps import decode_ts, encode_ts
 
 FORMATS = ("json", "convex_encoded_json")
-# Arguments may be 16 MiB as Convex values; their JSON (base64 bytes, escapes) is larger.
-MAX_REQUEST_BODY = 64 * 1024 * 1024
+# Arguments may be 16 MiB as Convex values; their JSON (base64 bytes, escapes) is larger:
+# the same cap as a sync message (values/limits.py).
+MAX_REQUEST_BODY = MAX_ENCODED_CALL_SIZE
 
 _log = logging.getLogger(__name__)
 

@@ -55,7 +55,7 @@ import orjson
 
 from syncline.errors import InvalidValueError, SynclineError
 from syncline.values import UNDEFINED, from_json, to_json
-from syncline.values.limits import MAX_FUNCTION_ARGS_SIZE
+from syncline.values.limits import MAX_ENCODED_CALL_SIZE
 from syncline.values.timestamps import decode_ts, encode_ts
 
 __all__ = [
@@ -91,20 +91,10 @@ __all__ = [
     "transition",
 ]
 
-_MAX_JSON_BYTES_PER_VALUE_BYTE: Final = 7
-"""The most bytes of JSON that one byte of a value's size (values/limits.py) takes, as the
-clients write it (compact JSON): an empty bytes value counts 2 and is `{"$bytes":""},`
-(14); next come `false,` (6 for 1) and a control character in a string (`\u0001`, 6)."""
-
-_MAX_ENVELOPE_BYTES: Final = 1024 * 1024
-"""The rest of a Mutation or Action message: its type, request id, path, component path."""
-
-MAX_CLIENT_MESSAGE_BYTES: Final = (
-    MAX_FUNCTION_ARGS_SIZE * _MAX_JSON_BYTES_PER_VALUE_BYTE + _MAX_ENVELOPE_BYTES)
-"""The largest client message accepted, in bytes of JSON text (113 MiB): any call whose
-arguments are within the 16 MiB limit fits, however they encode, and a call over that
-limit still arrives and is answered with the limit's error. The WebSocket server refuses
-a longer message (close code 1009, saying so) before reading it."""
+MAX_CLIENT_MESSAGE_BYTES: Final = MAX_ENCODED_CALL_SIZE
+"""The largest client message accepted, in bytes of JSON text (113 MiB, values/limits.py).
+The WebSocket server refuses a longer message (close code 1009, saying so) before
+reading it."""
 
 MAX_MODIFICATIONS: Final = 10_000
 """The most Add/Remove entries one ModifyQuerySet may carry."""

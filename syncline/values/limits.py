@@ -31,6 +31,18 @@ MAX_FIELD_NAME_LENGTH: Final = 1024
 MAX_FUNCTION_ARGS_SIZE: Final = 16 << 20
 MAX_FUNCTION_RESULT_SIZE: Final = 16 << 20
 
+_MAX_JSON_BYTES_PER_VALUE_BYTE: Final = 7
+"""The most bytes of JSON that one byte of a value's size takes, as clients write it
+(compact JSON): an empty bytes value counts 2 and is `{"$bytes":""},` (14); next come
+`false,` (6 for 1) and a control character in a string (`\u0001`, 6)."""
+_MAX_CALL_ENVELOPE: Final = 1 << 20  # the rest of a call: path, format, request id, ...
+
+MAX_ENCODED_CALL_SIZE: Final = (
+    MAX_FUNCTION_ARGS_SIZE * _MAX_JSON_BYTES_PER_VALUE_BYTE + _MAX_CALL_ENVELOPE)
+"""The largest function call a transport accepts, in bytes of JSON (113 MiB): any call
+whose arguments are within the 16 MiB limit fits however they encode, and a call over
+that limit still arrives and is answered with the limit's error."""
+
 ID_FIELD: Final = "_id"
 CREATION_TIME_FIELD: Final = "_creationTime"
 SYSTEM_FIELDS: Final = frozenset({ID_FIELD, CREATION_TIME_FIELD})

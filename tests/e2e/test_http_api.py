@@ -56,9 +56,11 @@ def test_bad_requests_are_4xx_with_code_and_message(dev_server):
 
 
 def test_oversized_bodies_are_refused_without_reading_them_whole(dev_server):
+    from syncline.values.limits import MAX_ENCODED_CALL_SIZE
+
     def chunks():
         block = b" " * (1024 * 1024)
-        for _ in range(70):
+        for _ in range(MAX_ENCODED_CALL_SIZE // len(block) + 2):
             yield block
 
     response = httpx.post(f"{dev_server.url}/api/query", content=chunks(), timeout=60)

@@ -252,7 +252,7 @@ def test_concurrent_bodies_past_the_budget_are_refused_with_503(budget_server):
 
 
 def test_a_body_larger_than_the_whole_budget_is_413(budget_server):
-    # Under the endpoint's own limit (64 MiB) but over the budget: it could never fit.
+    # Under the endpoint's own limit (113 MiB) but over the budget: it could never fit.
     response = httpx.post(f"{budget_server.url}/api/query", content=padded_query(BUDGET + 1),
                           timeout=15)
     assert response.status_code == 413
