@@ -28,7 +28,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from syncline import __version__
-from syncline.errors import InvalidValueError
+from syncline.errors import DiskFullError, InvalidValueError
 from syncline.functions import Credentials, Outcome
 from syncline.functions.references import InvalidFunctionPathError, path_from_url
 from syncline.functions.registration import FunctionKind
@@ -40,6 +40,7 @@ from syncline.server.import_export_api import import_export_routes
 from syncline.server.responses import (
     BadRequest,
     bad_request_response,
+    disk_full_response,
     json_response,
     read_json_object,
     request_credentials,
@@ -201,7 +202,9 @@ def create_api_app(deployment: Deployment) -> FunctionCallShortcut:
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                              allow_headers=["*"])]
-    return FunctionCallShortcut(Starlette(routes=routes, middleware=middleware), api)
+    app = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers={DiskFullError: disk_full_response})
+    return FunctionCallShortcut(app, api)
 
 
 class FunctionCallShortcut:

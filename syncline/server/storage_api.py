@@ -3,7 +3,8 @@
 - `POST /api/storage/upload?token=...`: the body (any content type) is streamed into
   the blob store and a `_storage` row committed; answers `{"storageId": id}`. The
   token comes from `ctx.storage.generate_upload_url()`: a tampered one is 401, an
-  expired one 403, a body past the size limit 413.
+  expired one 403, a body past the size limit 413, and a full disk 507 (Insufficient
+  Storage; nothing is kept of the upload).
 - `GET /api/storage/{id}`: the file, streamed, with its content type,
   `Content-Length` and `Accept-Ranges: bytes`; one `Range: bytes=a-b | a- | -n`
   gives 206 with `Content-Range` (416 if unsatisfiable); unknown IDs are 404.
@@ -19,13 +20,19 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from syncline.auth.signed_urls import ExpiredTokenError, InvalidTokenError
+from syncline.errors import DiskFullError
 from syncline.functions.file_storage import (
     STORAGE_TABLE,
     FileStorage,
     is_storage_id,
     storage_document,
 )
-from syncline.server.responses import BadRequest, bad_request_response, json_response
+from syncline.server.responses import (
+    BadRequest,
+    bad_request_response,
+    disk_full_response,
+    json_response,
+)
 from syncline.storage.blobs import BlobNotFoundError, BlobTooLargeError
 
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
@@ -80,6 +87,8 @@ class StorageApi:
             blob = await self.files.blobs.put(request.stream(), max_size=limit)
         except BlobTooLargeError:
             return bad_request_response(too_large)
+        except DiskFullError as e:
+            return disk_full_response(request, e)
         content_type = request.headers.get("content-type")
         document = storage_document(blob.key, blob.size, blob.sha256, content_type)
 
@@ -88,6 +97,9 @@ class StorageApi:
 
         try:
             storage_id = await self.files.db.run_transaction(insert)
+        except DiskFullError as e:
+            self.files.blobs.delete(blob.key)
+            return disk_full_response(request, e)
         except BaseException:
             self.files.blobs.delete(blob.key)
             raise
