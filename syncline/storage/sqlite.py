@@ -213,13 +213,19 @@ class SQLitePersistence(Persistence):
         self.read_only = False
         self._generation = 0  # bumped when the connections are replaced
         try:
-            self._writer = self._connect()
-            self._writer.executescript(_SCHEMA)
-            self._check_format()
-        except sqlite3.Error as error:
-            if not is_disk_full(error, self.path):
-                raise
-            self._open_read_only(error)
+            try:
+                self._writer = self._connect()
+                self._writer.executescript(_SCHEMA)
+                self._check_format()
+            except sqlite3.Error as error:
+                if not is_disk_full(error, self.path):
+                    raise
+                self._open_read_only(error)
+        except BaseException:
+            if hasattr(self, "_writer"):
+                self._writer.close()
+            self._lock_file.close()
+            raise
         if not self.read_only:
             try:
                 self.purge_dropped_indexes()
