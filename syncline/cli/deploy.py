@@ -56,12 +56,11 @@ async def run_deployment(
         message = str(e) if isinstance(e, DiskFullError) else (
             f"The disk holding {data_dir or directory / '.syncline'} is full ({e.strerror}): "
             "free some space and start again")
-        console.err.print(f"[red]{message}[/]", highlight=False, soft_wrap=True)
+        console.err.print(f"[red]{message}[/]", highlight=False)
         return 1
     if deployment.db.read_only:
         console.err.print("[yellow]The disk holding the database is full: serving reads "
-                          "only; writes fail until space is freed.[/]", highlight=False,
-                          soft_wrap=True)
+                          "only; writes fail until space is freed.[/]", highlight=False)
     if not await _push(deployment, first=True) and not dev:
         deployment.close()
         return 1
@@ -84,7 +83,7 @@ async def run_deployment(
             record.unlink(missing_ok=True)
             console.err.print(f"[yellow]Could not record this deployment in {record} "
                               f"({e.strerror or e}): pass --url and --admin-key to "
-                              "`syncline run`[/]", highlight=False, soft_wrap=True)
+                              "`syncline run`[/]", highlight=False)
         mode = "dev" if dev else "production"
         console.out.print(f"[bold green]syncline {mode} deployment[/] of {directory}")
         console.out.print(f"  API and sync:  [bold]{url}[/]")
