@@ -110,6 +110,13 @@ def test_writes_fail_clearly_reads_go_on_and_writes_recover(app, servers) -> Non
     assert response.status_code == 507, response.text
     assert response.json()["code"] == "DiskFull"
     assert "disk is full" in response.json()["message"]
+    lines = "\n".join(f'{{"body": "imported {i}", "padding": "{"p" * 100_000}"}}'
+                      for i in range(10))
+    response = httpx.post(f"{server.url}/api/import?table=notes&mode=append&format=jsonl",
+                          content=lines.encode(), timeout=60,
+                          headers={"Authorization": f"Convex {server.admin_key}"})
+    assert response.status_code == 507, response.text  # any endpoint's write
+    assert "disk is full" in response.json()["message"]
     # Reads and searches are served.
     assert value(server, "query", "notes:bodies") == ["alpha before"]
     assert value(server, "query", "notes:search", {"text": "alpha"}) == ["alpha before"]

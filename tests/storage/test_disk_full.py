@@ -131,7 +131,7 @@ async def _commit_all(db: Database, bodies: list[str], path: str) -> list[object
     """Insert one document per body, each in its own transaction, committed together by
     the committer's `path`; per transaction, its id or the exception."""
     txs = [db.begin() for _ in bodies]
-    ids = [await tx.insert("notes", {"body": body}) for tx, body in zip(txs, bodies)]
+    ids = [await tx.insert("notes", {"body": body}) for tx, body in zip(txs, bodies, strict=True)]
     if path == "inline":  # the caller's thread writes while the committer is idle
         results: list[object] = []
         for tx in txs:
@@ -148,7 +148,7 @@ async def _commit_all(db: Database, bodies: list[str], path: str) -> list[object
     else:  # group commit on the writer thread
         results = list(await asyncio.gather(*(tx.commit() for tx in txs),
                                             return_exceptions=True))
-    return [r if isinstance(r, BaseException) else i for r, i in zip(results, ids)]
+    return [r if isinstance(r, BaseException) else i for r, i in zip(results, ids, strict=True)]
 
 
 async def _ids(db: Database) -> set[str]:
