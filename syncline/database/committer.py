@@ -211,14 +211,15 @@ class Committer:
                 return
         callback()
 
-    def _take_visible_waiters(self) -> list[Callable[[], None]]:
-        """Lock held: the callbacks whose timestamp is now visible, removed."""
+    def _take_visible_waiters(self, upto: int | None = None) -> list[Callable[[], None]]:
+        """Lock held: the callbacks whose timestamp is now visible (or `upto`), removed."""
         if not self._visible_waiters:
             return []
-        due = [cb for ts, cb in self._visible_waiters if ts <= self.visible_ts]
+        upto = self.visible_ts if upto is None else upto
+        due = [cb for ts, cb in self._visible_waiters if ts <= upto]
         if due:
             self._visible_waiters = [(ts, cb) for ts, cb in self._visible_waiters
-                                     if ts > self.visible_ts]
+                                     if ts > upto]
         return due
 
     def _next_ts(self) -> int:
@@ -275,6 +276,12 @@ class Committer:
         except BaseException as error:  # noqa: BLE001 - every waiter must hear about it
             with self.lock:
                 self._log.remove({job.ts for job in batch})
+                # Batches land in timestamp order, so every commit up to this batch's last
+                # is durable or refused: whoever waits to see one (a retry after conflicting
+                # with a refused commit, say on a full disk) need not wait for a later one.
+                due = self._take_visible_waiters(batch[-1].ts)
+            for callback in due:
+                callback()
             for job in batch:
                 job.future.set_exception(error)
             return

@@ -21,7 +21,7 @@ import pytest
 
 from syncline.database import Database
 from syncline.database.search.text import TextIndex
-from syncline.errors import DiskFullError
+from syncline.errors import DiskFullError, WriteConflictError
 from syncline.schema import define_schema, define_table, v
 from syncline.storage import CommitRecord, DocumentRevision, IndexEntry, SQLitePersistence
 from syncline.storage.blobs import LocalBlobStore
@@ -184,6 +184,36 @@ async def test_commits_refused_for_a_full_disk_leave_the_committer_working(
         assert await _ids(reopened) == acknowledged
     finally:
         reopened.close()
+
+
+async def test_a_retry_waiting_for_a_commit_the_full_disk_refused_goes_ahead(
+        disk: Path) -> None:
+    """A mutation that conflicted with a commit still being written waits for it to become
+    visible before re-running; if the disk refuses that commit, the wait must end."""
+    db = Database(disk / "db.sqlite3", durability="normal")
+    try:
+        note = await db.run_transaction(lambda tx: tx.insert("notes", {"body": "v0"}))
+        fill(disk)
+        first, second = db.begin(), db.begin()
+        for tx, body in ((first, os.urandom(400_000).hex()), (second, "v2")):
+            await tx.get(note)
+            await tx.patch(note, {"body": body})
+        refused = asyncio.ensure_future(first.commit(defer=True))  # queued, not yet written
+        await asyncio.sleep(0)
+        with pytest.raises(WriteConflictError) as conflict:
+            await second.commit()
+        assert conflict.value.conflict_ts is not None
+        waiting = asyncio.ensure_future(db.wait_visible(conflict.value.conflict_ts))
+        db.committer.flush()
+        with pytest.raises(DiskFullError):
+            await refused
+        await asyncio.wait_for(waiting, timeout=30)  # a deadline, not a timing threshold
+        free(disk)
+        await db.run_transaction(lambda tx: tx.patch(note, {"body": "v3"}))
+        assert (await db.read(lambda tx: tx.get(note)))["body"] == "v3"
+    finally:
+        free(disk)
+        db.close()
 
 
 # -- the text search index -----------------------------------------------------------------
