@@ -186,8 +186,9 @@ async def test_commits_refused_for_a_full_disk_leave_the_committer_working(
         reopened.close()
 
 
+@pytest.mark.parametrize("waits", ["before the refusal", "after the refusal"])
 async def test_a_retry_waiting_for_a_commit_the_full_disk_refused_goes_ahead(
-        disk: Path) -> None:
+        disk: Path, waits: str) -> None:
     """A mutation that conflicted with a commit still being written waits for it to become
     visible before re-running; if the disk refuses that commit, the wait must end."""
     db = Database(disk / "db.sqlite3", durability="normal")
@@ -204,6 +205,8 @@ async def test_a_retry_waiting_for_a_commit_the_full_disk_refused_goes_ahead(
             await second.commit()
         assert conflict.value.conflict_ts is not None
         waiting = asyncio.ensure_future(db.wait_visible(conflict.value.conflict_ts))
+        if waits == "before the refusal":
+            await asyncio.sleep(0)  # the wait is registered now
         db.committer.flush()
         with pytest.raises(DiskFullError):
             await refused
