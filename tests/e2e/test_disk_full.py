@@ -45,10 +45,11 @@ def servers() -> Iterator[list[Server]]:
         server.stop()
 
 
-def start_on_full_disk(app_dir: Path, servers: list[Server]) -> Server:
+def start_on_full_disk(app_dir: Path, servers: list[Server],
+                       extra: list[str] | None = None) -> Server:
     """`syncline serve`, without waiting for its deployment record (a full disk may have
     no room for it): its address is read from what it prints."""
-    server = start_server(app_dir, "serve", expect_ready=False)
+    server = start_server(app_dir, "serve", expect_ready=False, extra=extra)
     servers.append(server)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -94,9 +95,12 @@ def assert_no_traceback(server: Server) -> None:
     assert "Traceback" not in server.output(), server.output()
 
 
-def test_writes_fail_clearly_reads_go_on_and_writes_recover(app, servers) -> None:
+@pytest.mark.parametrize("durability", ["full", "normal"])
+def test_writes_fail_clearly_reads_go_on_and_writes_recover(app, servers,
+                                                            durability) -> None:
     data = app / ".syncline"
-    server = start_server(app, "serve")
+    mode = ["--durability", durability]
+    server = start_server(app, "serve", extra=mode)
     servers.append(server)
     acknowledged = {value(server, "mutation", "notes:add", {"body": "alpha before"})}
     fill(data)
@@ -136,7 +140,7 @@ def test_writes_fail_clearly_reads_go_on_and_writes_recover(app, servers) -> Non
     assert server.stop() == 0
     assert_no_traceback(server)
     fill(data, "filler-2.bin")  # whatever the stop freed
-    again = start_on_full_disk(app, servers)
+    again = start_on_full_disk(app, servers, mode)
     assert again.process.poll() is None, again.output()
     assert value(again, "query", "notes:bodies") == ["alpha after", "alpha before"]
     assert value(again, "query", "notes:search", {"text": "alpha"}) == [
@@ -149,7 +153,7 @@ def test_writes_fail_clearly_reads_go_on_and_writes_recover(app, servers) -> Non
     assert again.stop() == 0
     assert_no_traceback(again)
 
-    final = start_server(app, "serve")
+    final = start_server(app, "serve", extra=mode)
     servers.append(final)
     assert set(value(final, "query", "notes:ids")) == acknowledged
     assert value(final, "query", "notes:search", {"text": "alpha"}) == [
