@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from syncline.storage.disk_full import disk_full_error, is_disk_full
+from syncline.errors import DiskFullError
+from syncline.storage.disk_full import is_disk_full
 
 CHUNK_SIZE = 1 << 20  # 1 MiB
 
@@ -109,7 +110,7 @@ class LocalBlobStore(BlobStore):
             os.replace(tmp, final)
         except OSError as error:
             if is_disk_full(error):
-                raise disk_full_error(error) from error
+                raise DiskFullError() from error
             raise
         finally:
             tmp.unlink(missing_ok=True)

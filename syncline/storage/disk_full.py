@@ -63,8 +63,3 @@ def _free_bytes(path: str | os.PathLike[str]) -> int:
     except OSError:
         return LOW_SPACE_BYTES  # unknown: not taken for a full disk
     return stats.f_bavail * stats.f_frsize
-
-
-def disk_full_error(error: BaseException) -> DiskFullError:
-    """The DiskFullError to raise (`from error`) in place of `error`."""
-    return error if isinstance(error, DiskFullError) else DiskFullError()

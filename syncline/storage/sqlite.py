@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import IO, Literal
 
 from syncline.errors import DatabaseInUseError, DiskFullError
-from syncline.storage.disk_full import disk_full_error, is_disk_full
+from syncline.storage.disk_full import is_disk_full
 from syncline.storage.interface import (
     Catalog,
     CommitRecord,
@@ -519,8 +519,8 @@ class SQLitePersistence(Persistence):
                 _log.warning("%s: ROLLBACK failed; reopening the writer connection", self.path)
                 conn.close()
                 self._writer = self._connect()
-        if is_disk_full(error, self.path):
-            raise disk_full_error(error) from error
+        if is_disk_full(error, self.path) and not isinstance(error, DiskFullError):
+            raise DiskFullError() from error
 
     def _writable(self) -> sqlite3.Connection:
         """The writer connection, leaving read-only mode first if there is room again
@@ -530,7 +530,7 @@ class SQLitePersistence(Persistence):
                 writer = self._connect()  # creating the -shm file needs disk space
             except sqlite3.Error as error:
                 if is_disk_full(error, self.path):
-                    raise disk_full_error(error) from error
+                    raise DiskFullError() from error
                 raise
             old, self._writer = self._writer, writer
             old.close()
