@@ -25,6 +25,7 @@ import dataclasses
 import heapq
 import logging
 import threading
+import time
 from typing import Any
 
 from syncline.database import Database, Transaction
@@ -39,6 +40,7 @@ MAX_CONCURRENT_JOBS = 10  # the documented concurrency for scheduled jobs
 RETENTION_MS = 7 * 24 * 3600 * 1000.0
 CLEANUP_EVERY_MS = 3600 * 1000.0
 DISK_FULL_RETRY_MS = 1000.0
+DISK_FULL_WARN_S = 10.0
 _PAGE = 1_000
 
 _log = logging.getLogger(__name__)
@@ -96,6 +98,7 @@ class Scheduler(BackgroundService):
         self._dirty_lock = threading.Lock()
         self._wakeup = asyncio.Event()
         self._next_cleanup = 0.0
+        self._disk_full_warned = -DISK_FULL_WARN_S  # when _warn_disk_full last logged
         db.add_commit_listener(self._on_commit)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -227,6 +230,14 @@ class Scheduler(BackgroundService):
             for waiter in waiters:
                 waiter.cancel()
 
+    def _warn_disk_full(self, what: str) -> None:
+        """One warning per DISK_FULL_WARN_S, not one per job and retry."""
+        now = time.monotonic()
+        if now - self._disk_full_warned >= DISK_FULL_WARN_S:
+            self._disk_full_warned = now
+            _log.warning("The disk is full: %s (jobs are retried every %.0f s)", what,
+                         DISK_FULL_RETRY_MS / 1000)
+
     def _retry_later(self, job_id: str, job: dict[str, Any]) -> None:
         """Run the job again in DISK_FULL_RETRY_MS (it re-checks its state then)."""
         due = self.clock.now_ms() + DISK_FULL_RETRY_MS
@@ -256,8 +267,7 @@ class Scheduler(BackgroundService):
             self.executed += 1
             await self._execute(job_id, job)
         except DiskFullError:
-            _log.warning("scheduled function %s: the disk is full; trying again in %.0f s",
-                         job_id, DISK_FULL_RETRY_MS / 1000)
+            self._warn_disk_full(f"scheduled function {job_id} waits for room on the disk")
             retry = job
         except Exception:
             _log.exception("scheduled function %s failed to run", job_id)
@@ -302,8 +312,8 @@ class Scheduler(BackgroundService):
                 await self._finish(job_id, "inProgress", state)
                 return
             except DiskFullError:
-                _log.warning("scheduled function %s ran; the disk is full, so its outcome "
-                             "is recorded once there is room", job_id)
+                self._warn_disk_full(f"scheduled function {job_id} ran; its outcome is "
+                                     "recorded once there is room on the disk")
                 await asyncio.sleep(DISK_FULL_RETRY_MS / 1000)
 
     async def _parent_canceled(self, job: dict[str, Any]) -> bool:
