@@ -37,6 +37,18 @@ class DatabaseInUseError(SynclineError, RuntimeError):
     """The database file is already open in another Database (this or another process)."""
 
 
+class DiskFullError(SynclineError):
+    """The disk holding the deployment's data is full: the write was refused whole, so
+    nothing of it was applied. Reads go on; writes work again once space is freed."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or DISK_FULL_MESSAGE)
+
+
+DISK_FULL_MESSAGE = ("The deployment's disk is full: nothing was written. Writes work "
+                     "again as soon as space is freed on the disk holding its data.")
+
+
 class DocumentNotFoundError(SynclineError):
     """A write named a document that does not exist at the transaction's snapshot."""
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import watchfiles
 
 from syncline.cli import console
-from syncline.errors import DatabaseInUseError
+from syncline.errors import DatabaseInUseError, DiskFullError
 from syncline.functions import ExecutionRecord, PushError
 from syncline.server.deployment import Deployment
 from syncline.server.request_bodies import InvalidSettingError
 from syncline.server.runtime import serve_deployment
+from syncline.storage.disk_full import is_disk_full
 from syncline.storage.sqlite import Durability
 
 DEPLOYMENT_FILE = "deployment.json"
@@ -53,6 +54,17 @@ async def run_deployment(
     except InvalidSettingError as e:
         console.err.print(f"[red]{e}[/]", highlight=False)
         return 1
+    except (DiskFullError, OSError) as e:
+        if not is_disk_full(e):
+            raise
+        message = str(e) if isinstance(e, DiskFullError) else (
+            f"The disk holding {data_dir or directory / '.syncline'} is full ({e.strerror}): "
+            "free some space and start again")
+        console.err.print(f"[red]{message}[/]", highlight=False)
+        return 1
+    if deployment.db.read_only:
+        console.err.print("[yellow]The disk holding the database is full: serving reads "
+                          "only; writes fail until space is freed.[/]", highlight=False)
     if not await _push(deployment, first=True) and not dev:
         deployment.close()
         return 1
@@ -64,12 +76,18 @@ async def run_deployment(
         nonlocal wrote_record
         url, site_url = f"http://{host}:{api_port}", f"http://{host}:{site_port}"
         deployment.set_urls(url, site_url)  # CONVEX_CLOUD_URL, CONVEX_SITE_URL
-        record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps({
-            "url": url, "site_url": site_url,
-            "admin_key": deployment.admin_keys.admin_key(), "pid": os.getpid(),
-        }))
-        wrote_record = True
+        try:
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text(json.dumps({
+                "url": url, "site_url": site_url,
+                "admin_key": deployment.admin_keys.admin_key(), "pid": os.getpid(),
+            }))
+            wrote_record = True
+        except OSError as e:  # the server runs on; `syncline run` needs --url then
+            record.unlink(missing_ok=True)
+            console.err.print(f"[yellow]Could not record this deployment in {record} "
+                              f"({e.strerror or e}): pass --url and --admin-key to "
+                              "`syncline run`[/]", highlight=False)
         mode = "dev" if dev else "production"
         console.out.print(f"[bold green]syncline {mode} deployment[/] of {directory}")
         console.out.print(f"  API and sync:  [bold]{url}[/]")

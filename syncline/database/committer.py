@@ -110,6 +110,9 @@ class Committer:
         self._log = WriteLog(horizon_ts=max_ts)
         self._last_ts = max_ts
         self.visible_ts = max_ts
+        # Every commit up to here was written or refused (say, on a full disk): nobody
+        # need wait to see one of them (see when_visible).
+        self._settled_ts = max_ts
         self.schema_version = 0
         self._closed = False
         self._listeners: list[CommitListener] = []
@@ -228,22 +231,23 @@ class Committer:
             return self._log.find_conflict(read_set, snapshot_ts, max_commits) is None
 
     def when_visible(self, ts: int, callback: Callable[[], None]) -> None:
-        """Call `callback` once commits up to `ts` are visible (at once if they are): on
-        this thread, or on the thread that makes them visible."""
+        """Call `callback` once commits up to `ts` are visible or refused (at once if they
+        are): on this thread, or on the thread that settles them."""
         with self.lock:
-            if self.visible_ts < ts and not self._closed:
+            if max(self.visible_ts, self._settled_ts) < ts and not self._closed:
                 self._visible_waiters.append((ts, callback))
                 return
         callback()
 
     def _take_visible_waiters(self) -> list[Callable[[], None]]:
-        """Lock held: the callbacks whose timestamp is now visible, removed."""
+        """Lock held: the callbacks whose timestamp is now visible (or refused), removed."""
         if not self._visible_waiters:
             return []
-        due = [cb for ts, cb in self._visible_waiters if ts <= self.visible_ts]
+        upto = max(self.visible_ts, self._settled_ts)
+        due = [cb for ts, cb in self._visible_waiters if ts <= upto]
         if due:
             self._visible_waiters = [(ts, cb) for ts, cb in self._visible_waiters
-                                     if ts > self.visible_ts]
+                                     if ts > upto]
         return due
 
     def _next_ts(self) -> int:
@@ -303,6 +307,13 @@ class Committer:
         except BaseException as error:  # noqa: BLE001 - every waiter must hear about it
             with self.lock:
                 self._log.remove({job.ts for job in batch})
+                # Batches land in timestamp order, so every commit up to this batch's last
+                # is durable or refused: whoever waits to see one (a retry after conflicting
+                # with a refused commit, say on a full disk) need not wait for a later one.
+                self._settled_ts = max(self._settled_ts, batch[-1].ts)
+                due = self._take_visible_waiters()
+            for callback in due:
+                callback()
             for job in batch:
                 job.future.set_exception(error)
             return

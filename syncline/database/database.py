@@ -106,6 +106,12 @@ class Database:
         return self._schema
 
     @property
+    def read_only(self) -> bool:
+        """Storage was opened on a full disk and takes no writes until there is room
+        (each write tries again, failing with DiskFullError while the disk is full)."""
+        return bool(getattr(self.persistence, "read_only", False))
+
+    @property
     def visible_ts(self) -> int:
         """The newest durable commit timestamp; new transactions read at it."""
         return self.committer.visible_ts

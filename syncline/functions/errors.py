@@ -2,8 +2,8 @@
 
 Every error message a caller receives ends with `[Request ID: <id>]`. On a
 dev deployment it carries the exception and the app's own traceback frames;
-on a production deployment anything but a ConvexError or a client error is
-redacted to "Server Error".
+on a production deployment anything but a ConvexError, a client error or a
+full disk is redacted to "Server Error".
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from syncline.errors import ConvexError, SynclineError
+from syncline.errors import ConvexError, DiskFullError, SynclineError
 from syncline.values import UNDEFINED, normalize, to_export_json
 
 
@@ -43,6 +43,10 @@ class FeatureNotAvailableError(SynclineError):
 CLIENT_ERRORS: tuple[type[BaseException], ...] = (
     FunctionNotFoundError, ArgumentValidationError,
 )
+# The deployment's state, not the function, made the call fail, and the caller needs to
+# know (nothing was written; retry later): shown in production too.
+DEPLOYMENT_ERRORS: tuple[type[BaseException], ...] = (DiskFullError,)
+SHOWN_ERRORS = CLIENT_ERRORS + DEPLOYMENT_ERRORS
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,9 @@ class FunctionFailure:
     message: str            # ends with [Request ID: ...]
     data: Any = UNDEFINED   # the ConvexError's data, if it was one
     full_message: str = ""  # always unredacted, for logs
+    # The deployment, not the function, failed (a full disk) and nothing was written:
+    # the same call may succeed later (the scheduler retries such jobs).
+    retryable: bool = False
 
     @property
     def is_application_error(self) -> bool:
@@ -65,8 +72,9 @@ def describe_failure(
     full = f"{_headline(error)}\n{_app_frames(error, app_dir)}{suffix}"
     if isinstance(error, ConvexError):
         return FunctionFailure(f"{_headline(error)} {suffix}", _convex_data(error.data), full)
-    if isinstance(error, CLIENT_ERRORS):
-        return FunctionFailure(f"{error} {suffix}", UNDEFINED, full)
+    if isinstance(error, SHOWN_ERRORS):
+        return FunctionFailure(f"{error} {suffix}", UNDEFINED, full,
+                               retryable=isinstance(error, DEPLOYMENT_ERRORS))
     if dev:
         return FunctionFailure(full, UNDEFINED, full)
     return FunctionFailure(f"Server Error {suffix}", UNDEFINED, full)
@@ -77,7 +85,7 @@ def _headline(error: BaseException) -> str:
         data = error.data
         text = data if isinstance(data, str) else _json_text(data)
         return f"Uncaught ConvexError: {text}"
-    if isinstance(error, (FunctionCallError, *CLIENT_ERRORS)):
+    if isinstance(error, (FunctionCallError, *SHOWN_ERRORS)):
         return str(error)
     message = str(error)
     return f"Uncaught {type(error).__name__}" + (f": {message}" if message else "")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from syncline.database import Database, Transaction
+from syncline.errors import DiskFullError
 from syncline.functions.scheduling import SCHEDULED_FUNCTIONS, job_document
 from syncline.scheduler.background import BackgroundService
 from syncline.scheduler.clock import Clock
@@ -114,6 +115,10 @@ class CronRunner(BackgroundService):
 
         try:
             run_id = await self.db.run_transaction(schedule)
+        except DiskFullError:  # as any failed run: it is skipped, the next one goes ahead
+            _log.warning("cron job %r skipped the run due at %s: the disk is full",
+                         job.name, _iso(due))
+            return
         except Exception:
             _log.exception("cron job %r could not be scheduled", job.name)
             return

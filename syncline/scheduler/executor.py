@@ -12,7 +12,9 @@ sleeps on a `Clock` until the next one is due, so tests drive it with a fake clo
 - An **action** job is first marked `inProgress` in a transaction of its own,
   then run, then marked `success` or `failed`. A job found `inProgress` at
   startup was interrupted by a crash: it is marked failed, never run again.
-- A job whose function fails is marked `failed` with the error message.
+- A job whose function fails is marked `failed` with the error message; one that
+  could not run or be marked because the disk is full stays as it is (nothing of it
+  was written) and is tried again every DISK_FULL_RETRY_MS.
 - Finished jobs are deleted after 7 days.
 """
 
@@ -23,11 +25,12 @@ import dataclasses
 import heapq
 import logging
 import threading
+import time
 from typing import Any
 
 from syncline.database import Database, Transaction
 from syncline.database.write_log import LoggedCommit
-from syncline.errors import SynclineError
+from syncline.errors import DiskFullError, SynclineError
 from syncline.functions import FunctionRunner, RegisteredFunction
 from syncline.functions.scheduling import SCHEDULED_FUNCTIONS
 from syncline.scheduler.background import BackgroundService
@@ -36,6 +39,8 @@ from syncline.scheduler.clock import Clock, RealClock
 MAX_CONCURRENT_JOBS = 10  # the documented concurrency for scheduled jobs
 RETENTION_MS = 7 * 24 * 3600 * 1000.0
 CLEANUP_EVERY_MS = 3600 * 1000.0
+DISK_FULL_RETRY_MS = 1000.0
+DISK_FULL_WARN_S = 10.0
 _PAGE = 1_000
 
 _log = logging.getLogger(__name__)
@@ -93,6 +98,7 @@ class Scheduler(BackgroundService):
         self._dirty_lock = threading.Lock()
         self._wakeup = asyncio.Event()
         self._next_cleanup = 0.0
+        self._disk_full_warned = -DISK_FULL_WARN_S  # when _warn_disk_full last logged
         db.add_commit_listener(self._on_commit)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -224,6 +230,21 @@ class Scheduler(BackgroundService):
             for waiter in waiters:
                 waiter.cancel()
 
+    def _warn_disk_full(self, what: str) -> None:
+        """One warning per DISK_FULL_WARN_S, not one per job and retry."""
+        now = time.monotonic()
+        if now - self._disk_full_warned >= DISK_FULL_WARN_S:
+            self._disk_full_warned = now
+            _log.warning("The disk is full: %s (jobs are retried every %.0f s)", what,
+                         DISK_FULL_RETRY_MS / 1000)
+
+    def _retry_later(self, job_id: str, job: dict[str, Any]) -> None:
+        """Run the job again in DISK_FULL_RETRY_MS (it re-checks its state then)."""
+        due = self.clock.now_ms() + DISK_FULL_RETRY_MS
+        self._docs[job_id] = job
+        self._pending[job_id] = due
+        heapq.heappush(self._heap, (due, job_id))
+
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
@@ -232,6 +253,7 @@ class Scheduler(BackgroundService):
     # -- running one job ---------------------------------------------------------------------
 
     async def _run(self, job_id: str, job: dict[str, Any] | None) -> None:
+        retry: dict[str, Any] | None = None
         try:
             if job is None:
                 job = await self.db.read(lambda tx: tx.get(job_id))
@@ -244,10 +266,15 @@ class Scheduler(BackgroundService):
                 return
             self.executed += 1
             await self._execute(job_id, job)
+        except DiskFullError:
+            self._warn_disk_full(f"scheduled function {job_id} waits for room on the disk")
+            retry = job
         except Exception:
             _log.exception("scheduled function %s failed to run", job_id)
         finally:
             self._running.discard(job_id)
+            if retry is not None:
+                self._retry_later(job_id, retry)
             self._settled.add(job_id)
             if len(self._settled) > 100_000:  # ids whose commits never came back to us
                 self._settled.clear()
@@ -269,6 +296,8 @@ class Scheduler(BackgroundService):
             outcome = await self.runner.run(path, args, expected_kind="mutation", admin=True,
                                             guard=guard)
             if not outcome.ok and not guard.skipped:
+                if outcome.failure.retryable:  # type: ignore[union-attr]
+                    raise DiskFullError(outcome.failure.message)  # type: ignore[union-attr]
                 await self._finish(job_id, "pending", {
                     "kind": "failed", "error": outcome.failure.message})  # type: ignore[union-attr]
             return
@@ -278,7 +307,14 @@ class Scheduler(BackgroundService):
                                         scheduled_job=job_id)
         state = ({"kind": "success"} if outcome.ok else
                  {"kind": "failed", "error": outcome.failure.message})  # type: ignore[union-attr]
-        await self._finish(job_id, "inProgress", state)
+        while True:  # the action ran (at most once): its outcome must not be lost
+            try:
+                await self._finish(job_id, "inProgress", state)
+                return
+            except DiskFullError:
+                self._warn_disk_full(f"scheduled function {job_id} ran; its outcome is "
+                                     "recorded once there is room on the disk")
+                await asyncio.sleep(DISK_FULL_RETRY_MS / 1000)
 
     async def _parent_canceled(self, job: dict[str, Any]) -> bool:
         """Whether the scheduled action that scheduled this job was canceled: canceling a

@@ -21,7 +21,7 @@ from syncline.auth import AdminKeys, AuthConfigError, TokenVerifier, providers_o
 from syncline.auth.authenticator import Authenticator
 from syncline.auth.signed_urls import UrlSigner, read_instance_secret
 from syncline.database import Database
-from syncline.errors import SchemaError, SynclineError
+from syncline.errors import DiskFullError, SchemaError, SynclineError
 from syncline.functions import ExecutionRecord, FunctionRunner, LoadedApp, PushError, load_app
 from syncline.functions.environment import EnvironmentVariables
 from syncline.functions.file_storage import (
@@ -139,7 +139,7 @@ class Deployment:
 
             try:
                 await self.db.apply_schema(app.schema, on_applied=activate)
-            except SchemaError as e:
+            except (SchemaError, DiskFullError) as e:
                 app.unload()
                 raise PushError(str(e)) from None
             self._results_may_have_changed()

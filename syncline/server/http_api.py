@@ -28,7 +28,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from syncline import __version__
-from syncline.errors import InvalidValueError
+from syncline.errors import DiskFullError, InvalidValueError
 from syncline.functions import Credentials, Outcome
 from syncline.functions.references import InvalidFunctionPathError, path_from_url
 from syncline.functions.registration import FunctionKind
@@ -41,6 +41,7 @@ from syncline.server.request_bodies import BoundedBodies, read_json_object
 from syncline.server.responses import (
     BadRequest,
     bad_request_response,
+    disk_full_response,
     json_response,
     request_credentials,
 )
@@ -201,8 +202,9 @@ def create_api_app(deployment: Deployment) -> BoundedBodies:
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                              allow_headers=["*"])]
     # Outermost: a request's share of the body budget is given back once it is answered.
-    return BoundedBodies(FunctionCallShortcut(Starlette(routes=routes, middleware=middleware),
-                                              api), deployment.body_limits)
+    app = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers={DiskFullError: disk_full_response})
+    return BoundedBodies(FunctionCallShortcut(app, api), deployment.body_limits)
 
 
 class FunctionCallShortcut:

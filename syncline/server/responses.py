@@ -10,7 +10,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from syncline.errors import AuthenticationError, InvalidAdminKeyError
+from syncline.errors import DISK_FULL_MESSAGE, AuthenticationError, InvalidAdminKeyError
 from syncline.functions import Credentials
 
 
@@ -35,6 +35,13 @@ def bad_request_response(error: BadRequest) -> Response:
     if error.headers:
         response.headers.update(error.headers)
     return response
+
+
+def disk_full_response(_request: Request | None = None, error: Exception | None = None,
+                       ) -> Response:
+    """507 Insufficient Storage (RFC 4918): the deployment's disk is full, nothing was
+    written. Also the API app's handler for a DiskFullError no endpoint caught."""
+    return bad_request_response(BadRequest("DiskFull", str(error or DISK_FULL_MESSAGE), 507))
 
 
 def require_admin_key(admin_keys: Any, request: Request) -> None:

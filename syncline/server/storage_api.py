@@ -4,7 +4,8 @@
   the blob store and a `_storage` row committed; answers `{"storageId": id}`. The
   token comes from `ctx.storage.generate_upload_url()`: a tampered one is 401, an
   expired one 403, a body past the size limit 413, one that stops arriving 408 (see
-  http_protocol.py). A body that does not arrive whole leaves no file behind.
+  http_protocol.py), and a full disk 507 (Insufficient Storage). A body that does not
+  arrive whole, or finds the disk full, leaves no file behind.
 - `GET /api/storage/{id}`: the file, streamed, with its content type,
   `Content-Length` and `Accept-Ranges: bytes`; one `Range: bytes=a-b | a- | -n`
   gives 206 with `Content-Range` (416 if unsatisfiable; a malformed or invalid range, such
@@ -21,6 +22,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from syncline.auth.signed_urls import ExpiredTokenError, InvalidTokenError
+from syncline.errors import DiskFullError
 from syncline.functions.file_storage import (
     STORAGE_TABLE,
     FileStorage,
@@ -28,7 +30,12 @@ from syncline.functions.file_storage import (
     storage_document,
 )
 from syncline.server.request_bodies import CLOSE, declared_length, stream_body
-from syncline.server.responses import BadRequest, bad_request_response, json_response
+from syncline.server.responses import (
+    BadRequest,
+    bad_request_response,
+    disk_full_response,
+    json_response,
+)
 from syncline.storage.blobs import BlobNotFoundError, BlobTooLargeError
 
 # One range of the `bytes` unit (RFC 9110 14.1.2); anything else is ignored.
@@ -101,6 +108,8 @@ class StorageApi:
             return bad_request_response(too_large)
         except BadRequest as e:  # a disconnect, or the idle timeout: no one reads the answer
             return bad_request_response(e)
+        except DiskFullError as e:
+            return disk_full_response(request, e)
         content_type = request.headers.get("content-type")
         document = storage_document(blob.key, blob.size, blob.sha256, content_type)
 
@@ -109,6 +118,9 @@ class StorageApi:
 
         try:
             storage_id = await self.files.db.run_transaction(insert)
+        except DiskFullError as e:
+            self.files.blobs.delete(blob.key)
+            return disk_full_response(request, e)
         except BaseException:
             self.files.blobs.delete(blob.key)
             raise

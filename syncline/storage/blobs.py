@@ -7,7 +7,8 @@ mid-upload leaves no partial blob under a real key. Which blobs are in use is
 the database's business (the `_storage` table); `keys()` lets a sweeper find
 blobs no committed row refers to. An S3 implementation fills the same interface.
 Disk reads and writes run in worker threads, so a large upload never stalls the
-event loop that serves everyone else.
+event loop that serves everyone else. A full disk fails a `put` with DiskFullError,
+leaving nothing behind.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from syncline.errors import DiskFullError
+from syncline.storage.disk_full import is_disk_full
 
 CHUNK_SIZE = 1 << 20  # 1 MiB
 
@@ -44,7 +48,8 @@ class StoredBlob:
 class BlobStore(ABC):
     @abstractmethod
     async def put(self, chunks: AsyncIterable[bytes], *, max_size: int | None = None) -> StoredBlob:
-        """Store a stream; raises BlobTooLargeError (storing nothing) past `max_size`."""
+        """Store a stream; raises BlobTooLargeError past `max_size`, DiskFullError when
+        the store has no room, storing nothing either way."""
 
     @abstractmethod
     def size(self, key: str) -> int: ...
@@ -103,6 +108,10 @@ class LocalBlobStore(BlobStore):
             final = self._path(key)
             final.parent.mkdir(exist_ok=True)
             os.replace(tmp, final)
+        except OSError as error:
+            if is_disk_full(error):
+                raise DiskFullError() from error
+            raise
         finally:
             tmp.unlink(missing_ok=True)
         return StoredBlob(key, size, digest.hexdigest())

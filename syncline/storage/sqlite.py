@@ -10,13 +10,15 @@ whatever the table size.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from typing import IO, Literal
 
-from syncline.errors import DatabaseInUseError
+from syncline.errors import DatabaseInUseError, DiskFullError
+from syncline.storage.disk_full import is_disk_full
 from syncline.storage.interface import (
     AppliedRequest,
     Catalog,
@@ -32,6 +34,7 @@ from syncline.storage.interface import (
 from syncline.values.index_key import decode_key_tuple
 
 Durability = Literal["full", "normal"]
+_log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -218,18 +221,47 @@ class SQLitePersistence(Persistence):
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
-        self._writer = self._connect()
-        self._writer.executescript(_SCHEMA)
-        self._check_format()
-        self.purge_dropped_indexes()
+        # Started on a full disk (see _open_read_only): every connection reads the file
+        # as it is; writes reopen it normally as soon as there is room again.
+        self.read_only = False
+        self._generation = 0  # bumped when the connections are replaced
+        try:
+            try:
+                self._writer = self._connect()
+                self._writer.executescript(_SCHEMA)
+                self._check_format()
+            except sqlite3.Error as error:
+                if not is_disk_full(error, self.path):
+                    raise
+                self._open_read_only(error)
+        except BaseException:
+            if hasattr(self, "_writer"):
+                self._writer.close()
+            self._lock_file.close()
+            raise
+        if not self.read_only:
+            try:
+                self.purge_dropped_indexes()
+            except DiskFullError:  # housekeeping: retried by the next schema change
+                _log.warning("%s: the disk is full; dropped index entries are kept for now",
+                             self.path)
 
     # -- connections -----------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, immutable: bool = False) -> sqlite3.Connection:
+        if immutable:
+            conn = sqlite3.connect(f"file:{self.path}?immutable=1", uri=True,
+                                   isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only=1")
+            return conn
         conn = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, cached_statements=64
         )
-        conn.execute("PRAGMA journal_mode=WAL")
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")  # fails on a full disk without -shm
+        except BaseException:
+            conn.close()
+            raise
         conn.execute(f"PRAGMA synchronous={self.durability.upper()}")
         conn.execute("PRAGMA busy_timeout=10000")
         conn.execute("PRAGMA cache_size=-65536")
@@ -238,17 +270,25 @@ class SQLitePersistence(Persistence):
         return conn
 
     def _reader(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is None or local.generation != self._generation:
+            if conn is not None:  # left read-only mode: this thread's reader is replaced
+                with self._readers_lock:
+                    self._readers.remove(conn)
+                conn.close()
+            generation = self._generation
+            conn = self._connect(self.read_only)
             conn.execute("PRAGMA query_only=1")
-            self._local.conn = conn
+            local.conn, local.generation = conn, generation
             with self._readers_lock:
                 self._readers.append(conn)
         return conn
 
     def _check_format(self) -> None:
         row = self._writer.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+        if row is None and self.read_only:
+            raise sqlite3.OperationalError("no storage format recorded")
         if row is None:
             self._writer.execute(
                 "INSERT INTO meta (key, value) VALUES ('format', ?)", (_FORMAT_VERSION,)
@@ -301,7 +341,7 @@ class SQLitePersistence(Persistence):
     def write_commits(self, commits: Sequence[CommitRecord]) -> None:
         if not commits:
             return
-        conn = self._writer
+        conn = self._writable()
         docs = [
             (d.table_number, d.internal_id, d.ts, d.value) for c in commits for d in c.documents
         ]
@@ -327,13 +367,13 @@ class SQLitePersistence(Persistence):
                     "VALUES (?, ?, ?, ?)", applied,
                 )
             conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as error:
+            self._failed_write(error)
             raise
 
 
     def apply_index_change(self, change: IndexChange) -> None:
-        conn = self._writer
+        conn = self._writable()
         conn.execute("BEGIN IMMEDIATE")
         try:
             _insert_tables(conn, change.new_tables)
@@ -362,8 +402,8 @@ class SQLitePersistence(Persistence):
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('max_ts', ?)", (change.ts,)
             )
             conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as error:
+            self._failed_write(error)
             raise
 
     @staticmethod
@@ -375,13 +415,17 @@ class SQLitePersistence(Persistence):
 
     def purge_dropped_indexes(self) -> None:
         """Delete entries of indexes dropped earlier; safe when no transaction is running."""
-        conn = self._writer
+        row = self._writer.execute(
+            "SELECT value FROM meta WHERE key = 'dropped_indexes'").fetchone()
+        if row is None or not row[0]:
+            return  # nothing to purge: no write transaction (a start on a full disk)
+        conn = self._writable()
         conn.execute("BEGIN IMMEDIATE")
         try:
             self._purge_dropped(conn)
             conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as error:
+            self._failed_write(error)
             raise
 
     # -- reads --------------------------------------------------------------------------
@@ -441,11 +485,17 @@ class SQLitePersistence(Persistence):
         return [DocumentRevision(*row) for row in rows]
 
     def renumber_table(self, old_number: int, new_number: int) -> None:
-        with self._writer:
-            self._writer.execute("UPDATE tables SET number = ? WHERE number = ?",
-                                 (new_number, old_number))
-            self._writer.execute("UPDATE indexes SET table_number = ? WHERE table_number = ?",
-                                 (new_number, old_number))
+        conn = self._writable()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("UPDATE tables SET number = ? WHERE number = ?",
+                         (new_number, old_number))
+            conn.execute("UPDATE indexes SET table_number = ? WHERE table_number = ?",
+                         (new_number, old_number))
+            conn.execute("COMMIT")
+        except BaseException as error:
+            self._failed_write(error)
+            raise
 
     def changed_since(self, table_number: int, ts: int) -> Iterator[bytes]:
         rows = self._writer.execute(
@@ -473,18 +523,94 @@ class SQLitePersistence(Persistence):
     # -- applied requests (exactly-once mutations over sync) ---------------------------
 
     def applied_request(self, session_id: str, request_id: int) -> tuple[int, bytes] | None:
-        row = self._reader().execute(
-            "SELECT ts, result FROM applied_requests WHERE session_id = ? AND request_id = ?",
-            (session_id, request_id),
-        ).fetchone()
+        try:
+            row = self._reader().execute(
+                "SELECT ts, result FROM applied_requests WHERE session_id = ? AND request_id = ?",
+                (session_id, request_id),
+            ).fetchone()
+        except sqlite3.OperationalError:
+            if self.read_only:  # a file from before the table, opened on a full disk
+                return None
+            raise
         return None if row is None else (row[0], row[1])
 
     def prune_applied_requests(self, before_ts: int, limit: int) -> int:
-        cursor = self._writer.execute(
+        cursor = self._writable().execute(
             "DELETE FROM applied_requests WHERE rowid IN (SELECT rowid FROM applied_requests "
             "WHERE ts < ? ORDER BY ts LIMIT ?)", (before_ts, limit),
         )
         return cursor.rowcount
+
+    # -- a full disk ----------------------------------------------------------------------
+
+    def _failed_write(self, error: BaseException) -> None:
+        """Clean up after a write transaction failed; raise DiskFullError (chained to
+        `error`) if the disk is full, else return so the caller re-raises `error`.
+
+        On SQLITE_FULL SQLite may already have rolled the whole transaction back (then a
+        ROLLBACK would fail with "no transaction is active"), or only the statement.
+        Either way nothing of the transaction is applied once this returns; if even the
+        ROLLBACK fails, the writer connection is replaced, which discards the transaction.
+        """
+        conn = self._writer
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                _log.warning("%s: ROLLBACK failed; reopening the writer connection", self.path)
+                conn.close()
+                self._writer = self._connect()
+        if is_disk_full(error, self.path) and not isinstance(error, DiskFullError):
+            raise DiskFullError() from error
+
+    def _writable(self) -> sqlite3.Connection:
+        """The writer connection, leaving read-only mode first if there is room again
+        (DiskFullError if there is not)."""
+        if self.read_only:
+            try:
+                writer = self._connect()  # creating the -shm file needs disk space
+            except sqlite3.Error as error:
+                if is_disk_full(error, self.path):
+                    raise DiskFullError() from error
+                raise
+            writer.executescript(_SCHEMA)  # tables newer than the file (CREATE IF NOT EXISTS)
+            old, self._writer = self._writer, writer
+            old.close()
+            # Readers of the immutable file are replaced at their next read (_reader),
+            # before a checkpoint can rewrite the main file under them.
+            with self._readers_lock:
+                self.read_only = False
+                self._generation += 1
+            _log.warning("%s: there is room on the disk again: writes are accepted",
+                         self.path)
+        return self._writer
+
+    def _open_read_only(self, error: BaseException) -> None:
+        """Open the database file read-only, for a start on a full disk.
+
+        In WAL mode even a reader needs the -shm file, which cannot be created on a full
+        disk. After a clean shutdown there is no WAL (its commits are in the main file),
+        so reading the main file as immutable sees every commit; a WAL left by a crash
+        comes with its -shm file, and a normal open would have worked. With a non-empty
+        WAL but no -shm file, reading only the main file could miss commits: refuse.
+        """
+        wal = self.path + "-wal"
+        if os.path.exists(wal) and os.path.getsize(wal) > 0:
+            raise DiskFullError(
+                f"The disk holding {self.path} is full and its write-ahead log cannot be "
+                "read without more space: free some space and start again") from error
+        writer = getattr(self, "_writer", None)
+        if writer is not None:
+            writer.close()
+        self.read_only = True
+        self._writer = self._connect(immutable=True)
+        try:
+            self._check_format()
+        except sqlite3.Error as reading:  # an empty file: the database was never created
+            raise DiskFullError(f"The disk holding {self.path} is full: the database cannot "
+                                "be created; free some space and start again") from reading
+        _log.warning("%s: the disk is full: started read-only; writes fail until space is "
+                     "freed", self.path)
 
     def close(self) -> None:
         with self._readers_lock:

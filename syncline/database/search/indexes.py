@@ -10,6 +10,11 @@ Indexes live under `<data dir>/search/`, one folder per index named by its
 definition. A tantivy index is reopened at start and only the documents written
 since its last refresh are indexed again; vector indexes are saved on close and
 rebuilt from the documents if that save is missing or stale.
+
+On a full disk a tantivy commit fails: the index keeps the changes it could not
+write and retries them every RETRY_INTERVAL_S (and with the next batch), while
+searches take those changes from memory, so results stay exact. Its saved state
+is only ever marked up to date after a commit that succeeded.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import orjson
 
 from syncline.database.catalog import SearchIndexInfo
 from syncline.database.search.text import TextIndex, document_tokens, field_value, search_keys
+from syncline.storage.disk_full import is_disk_full
 from syncline.values import encode_key
 
 if TYPE_CHECKING:  # usearch (and numpy) load only when a schema has a vector index
@@ -39,6 +45,7 @@ _log = logging.getLogger(__name__)
 REFRESH_INTERVAL_S = 0.2  # tantivy is refreshed at most this often under steady writes
 META_FILE = "syncline-search.json"
 REBUILD_BATCH = 4_000  # vectors added to a new HNSW graph at a time (on every core)
+RETRY_INTERVAL_S = 1.0  # how often a text index that failed to commit (full disk) retries
 
 Engine = Any  # TextIndex | VectorIndex
 DocumentsOf = Callable[[str], Iterator[tuple[str, dict[str, Any]]]]  # table -> (id, doc)
@@ -177,7 +184,8 @@ class SearchIndexes:
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._queue or self._closed
-                                    or self.applied_ts < self.seen_ts)
+                                    or self.applied_ts < self.seen_ts,
+                                    timeout=RETRY_INTERVAL_S if self._behind() else None)
                 if self._closed and not self._queue:
                     return
                 batch = list(self._queue)
@@ -188,8 +196,9 @@ class SearchIndexes:
             try:
                 with self._apply_lock:
                     self._apply(batch, upto)
-            except Exception:  # a failed batch must not stop indexing: log it loudly
-                _log.exception("search indexing failed")
+            except Exception as error:  # a failed batch must not stop indexing
+                if not is_disk_full(error):
+                    _log.exception("search indexing failed")
             with self._cond:
                 self.applied_ts = max(self.applied_ts, upto)
                 self._applying = False
@@ -204,20 +213,36 @@ class SearchIndexes:
         for _ts, changes in batch:
             for change in changes:
                 latest.setdefault(change.index_id, {})[change.document_id] = change
-        for index_id, changed in latest.items():
-            engine = self._engines.get(index_id)
-            if engine is not None:
-                self._write(index_id, engine, list(changed.values()), upto)
+        failed: BaseException | None = None
         for index_id, engine in self._engines.items():
-            if isinstance(engine, TextIndex) and index_id not in latest:
-                engine.caught_up(upto)
+            changed = latest.get(index_id)
+            if changed is None and not (isinstance(engine, TextIndex) and engine.behind):
+                if isinstance(engine, TextIndex):
+                    engine.caught_up(upto)
+                continue
+            try:  # one index failing (a full disk) must not hold the others back
+                self._write(index_id, engine, list((changed or {}).values()), upto)
+            except Exception as error:
+                failed = error
+        if failed is not None:
+            raise failed
 
     def _write(self, index_id: int, engine: Engine, changes: list[SearchChange],
                ts: int) -> None:
         info = self._infos[index_id]
         if isinstance(engine, TextIndex):
-            engine.apply([(c.document_id, c.document, c.tokens) for c in changes], ts)
-            self._save_meta(info, ts)
+            was_behind = engine.behind
+            try:
+                engine.apply([(c.document_id, c.document, c.tokens) for c in changes], ts)
+            except Exception as error:
+                if is_disk_full(error) and not was_behind:
+                    _log.warning("search index %s.%s cannot be written: the disk is full; "
+                                 "searches stay exact, and it catches up once there is room",
+                                 info.table_name, info.name)
+                raise
+            if was_behind:
+                _log.warning("search index %s.%s caught up", info.table_name, info.name)
+            self._save_meta(info, engine, ts)
             return
         for change in changes:
             if change.document is None:
@@ -227,6 +252,10 @@ class SearchIndexes:
                    for c in changes if c.document is not None]
         for start in range(0, len(upserts), REBUILD_BATCH):  # searches may run in between
             engine.upsert_many(upserts[start:start + REBUILD_BATCH])
+
+    def _behind(self) -> bool:
+        """Some text index has changes a failed commit left out (indexer thread)."""
+        return any(isinstance(e, TextIndex) and e.behind for e in self._engines.values())
 
     # -- schema changes and start-up ---------------------------------------------------
 
@@ -291,21 +320,39 @@ class SearchIndexes:
             _remove_folder(folder)
         try:
             index = TextIndex(info.field, info.filter_fields, folder)
-        except Exception:  # an unreadable folder: build afresh
-            _log.exception("search index %s.%s could not be opened; rebuilding",
-                           info.table_name, info.name)
-            if folder is not None:
-                _remove_folder(folder)
+        except Exception as error:
+            if folder is not None and is_disk_full(error):
+                # No room for the index's files: build it in memory for this run; the
+                # folder, untouched, is reused (and caught up) by a later start.
+                _log.warning("search index %s.%s cannot be opened on disk: the disk is "
+                             "full; it is kept in memory until a restart",
+                             info.table_name, info.name)
+                folder, saved_ts = None, None
+            else:  # an unreadable folder: build afresh
+                _log.exception("search index %s.%s could not be opened; rebuilding",
+                               info.table_name, info.name)
+                if folder is not None:
+                    _remove_folder(folder)
+                saved_ts = None
             index = TextIndex(info.field, info.filter_fields, folder)
-            saved_ts = None
         if saved_ts is not None:
             index.load_lengths()
             documents = list(changed_since(info.table_name, saved_ts))
         else:
             documents = list(documents_of(info.table_name))
-        index.apply([(doc_id, doc, None) for doc_id, doc in documents], ts)
         self._infos.setdefault(info.id, info)
-        self._save_meta(info, ts)
+        try:
+            index.apply([(doc_id, doc, None) for doc_id, doc in documents], ts)
+        except Exception as error:
+            if not is_disk_full(error):
+                raise
+            # Searches find these documents in memory until the indexer gets them in.
+            index.remember(documents, ts)
+            _log.warning("search index %s.%s cannot be written: the disk is full; "
+                         "searches stay exact, and it catches up once there is room",
+                         info.table_name, info.name)
+            return index
+        self._save_meta(info, index, ts)
         return index
 
     def _folder(self, info: SearchIndexInfo) -> Path:
@@ -313,14 +360,21 @@ class SearchIndexes:
         digest = hashlib.sha1(repr(info.signature).encode()).hexdigest()[:12]
         return self._directory / f"{info.table_name}.{info.name}.{digest}"
 
-    def _save_meta(self, info: SearchIndexInfo, ts: int) -> None:
-        if self._directory is None:
+    def _save_meta(self, info: SearchIndexInfo, index: TextIndex, ts: int) -> None:
+        """Record that the saved tantivy index holds every change up to `ts`. Failing to
+        (a full disk) is harmless: a restart catches up from the older record."""
+        if self._directory is None or index.directory is None:
             return
         folder = self._folder(info)
-        folder.mkdir(parents=True, exist_ok=True)
         temp = folder / (META_FILE + ".tmp")
-        temp.write_bytes(orjson.dumps({"ts": ts, "signature": repr(info.signature)}))
-        temp.replace(folder / META_FILE)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            temp.write_bytes(orjson.dumps({"ts": ts, "signature": repr(info.signature)}))
+            temp.replace(folder / META_FILE)
+        except OSError as error:
+            if not is_disk_full(error):
+                raise
+            temp.unlink(missing_ok=True)
 
     def _saved_ts(self, info: SearchIndexInfo) -> int | None:
         try:

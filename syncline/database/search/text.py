@@ -16,6 +16,7 @@ search sees exactly its snapshot plus its own transaction's writes.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import shutil
@@ -183,7 +184,9 @@ class TextIndex:
             self._index = tantivy.Index(self._schema, path=str(directory), reuse=True)
         else:
             self._index = tantivy.Index(self._schema)
-        self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
+        self._writer: Any = None
+        self._closed = False
+        self._new_writer()
         self._lock = threading.Lock()
         # The indexer's own bookkeeping; searches use the published `_state`.
         self._lengths: dict[str, int] = {}
@@ -192,6 +195,15 @@ class TextIndex:
         # [ts, document id, the new version (until tantivy has it)], oldest first.
         self._changes: deque[list[Any]] = deque()
         self.horizon = 0  # changes at or before this ts are forgotten
+        # Changes a failed tantivy commit (a full disk) left out: retried with the next
+        # apply. Until then `_state` stays behind them, so searches take them from
+        # `_changes`, which keeps their payloads.
+        self._unapplied: dict[str, tuple[dict[str, Any] | None, list[str] | None]] = {}
+
+    @property
+    def behind(self) -> bool:
+        """Some changes are not in tantivy yet because a commit of it failed."""
+        return bool(self._unapplied)
 
     @property
     def committed_ts(self) -> int:
@@ -204,8 +216,17 @@ class TextIndex:
         with self._lock:
             self._changes.append([ts, document_id, document])
 
+    def remember(self, documents: list[tuple[str, dict[str, Any] | None]], ts: int) -> None:
+        """Documents a failed first apply left out of tantivy, as changes at `ts`, so that
+        searches read them from memory until a retry gets them in."""
+        with self._lock:
+            for document_id, document in documents:
+                self._changes.append([ts, document_id, document])
+
     def caught_up(self, ts: int) -> None:
-        """No change of this index up to `ts` is missing from tantivy."""
+        """No change of this index up to `ts` is missing from tantivy (unless `behind`)."""
+        if self._unapplied:
+            return
         with self._lock:
             if ts > self._state.ts:
                 self._state = IndexState(self._state.searcher, ts, self._state.documents,
@@ -214,29 +235,51 @@ class TextIndex:
     def apply(self, changes: list[tuple[str, dict[str, Any] | None, list[str] | None]],
               ts: int) -> None:
         """Bring tantivy up to commit `ts`: each (id, latest document or None, its tokens
-        if the committing transaction already computed them)."""
-        writer = self._writer
+        if the committing transaction already computed them), after the changes an earlier
+        failed apply left. All or nothing: if tantivy's commit fails (say, the disk is
+        full), it is rolled back and every change is kept for the next apply."""
+        pending = self._unapplied
         for document_id, document, known_tokens in changes:
-            writer.delete_documents_by_term("id", document_id)
+            pending.pop(document_id, None)  # keep the order of the latest change
+            pending[document_id] = (document, known_tokens)
+        if self._writer is None:  # a failed apply could not start a new one
+            self._new_writer()
+        writer = self._writer
+        lengths: dict[str, int | None] = {}
+        try:
+            for document_id, (document, known_tokens) in pending.items():
+                writer.delete_documents_by_term("id", document_id)
+                lengths[document_id] = None
+                if document is None or \
+                        not isinstance(field_value(document, self.search_field), str):
+                    continue  # deleted, or not a string: not in the index
+                tokens = (known_tokens if known_tokens is not None
+                          else document_tokens(document, self.search_field))
+                doc = tantivy.Document()
+                doc.add_text("id", document_id)
+                doc.add_integer("len", len(tokens))
+                doc.add_float("ct", float(document.get("_creationTime", 0.0)))
+                doc.add_pre_tokenized_text("body", tantivy.PreTokenizedString(
+                    "", [tantivy.Token(t, p, 0, 0) for p, t in enumerate(tokens)]))
+                for i, field in enumerate(self.filter_fields):
+                    doc.add_text(f"f{i}", filter_token(field_value(document, field)))
+                writer.add_document(doc)
+                lengths[document_id] = len(tokens)
+            writer.commit()
+        except BaseException:
+            # After a failed commit tantivy's writer silently leaves these documents out
+            # of later commits, or is dead ("index writer was killed"): start afresh.
+            with contextlib.suppress(Exception):
+                self._new_writer()
+            raise
+        self._unapplied = {}
+        for document_id, length in lengths.items():
             old = self._lengths.pop(document_id, None)
             if old is not None:
                 self._total_length -= old
-            if document is None or not isinstance(field_value(document, self.search_field), str):
-                continue  # deleted, or not a string: not in the index
-            tokens = (known_tokens if known_tokens is not None
-                      else document_tokens(document, self.search_field))
-            doc = tantivy.Document()
-            doc.add_text("id", document_id)
-            doc.add_integer("len", len(tokens))
-            doc.add_float("ct", float(document.get("_creationTime", 0.0)))
-            doc.add_pre_tokenized_text("body", tantivy.PreTokenizedString(
-                "", [tantivy.Token(t, p, 0, 0) for p, t in enumerate(tokens)]))
-            for i, field in enumerate(self.filter_fields):
-                doc.add_text(f"f{i}", filter_token(field_value(document, field)))
-            writer.add_document(doc)
-            self._lengths[document_id] = len(tokens)
-            self._total_length += len(tokens)
-        writer.commit()
+            if length is not None:
+                self._lengths[document_id] = length
+                self._total_length += length
         self._index.reload()
         state = IndexState(self._index.searcher(), ts, len(self._lengths), self._total_length)
         with self._lock:
@@ -262,9 +305,22 @@ class TextIndex:
             self._state = IndexState(searcher, self._state.ts, len(self._lengths),
                                      self._total_length)
 
+    def _new_writer(self) -> None:
+        """(Re)start tantivy's writer; the old one's uncommitted work is dropped."""
+        if self._closed:
+            raise RuntimeError("The search index is closed")
+        old, self._writer = self._writer, None
+        if old is not None:
+            with contextlib.suppress(Exception):
+                old.rollback()
+            with contextlib.suppress(Exception):
+                old.wait_merging_threads()  # consumes it, releasing the index's lock
+        self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
+
     def close(self) -> None:
         with self._lock:
-            self._writer = None  # type: ignore[assignment]
+            self._closed = True
+            self._writer = None
 
     def drop(self) -> None:
         self.close()
