@@ -204,23 +204,20 @@ class Committer:
         becomes visible and the schema version moves on, so transactions that began
         before it retry.
         """
-        future: Future[Any] = Future()
-        with self.lock:
-            if self._closed:
-                future.set_exception(CommitterClosedError("The database is closed"))
-                return future
-            self._enqueue(_ExclusiveJob(fn, future))
-        return future
+        return self._submit_job(lambda future: _ExclusiveJob(fn, future))
 
     def run_maintenance(self, fn: Callable[[], Any]) -> Future[Any]:
         """Run `fn()` on the writer thread, between commit batches (storage housekeeping
         that needs the writer connection but no timestamp)."""
+        return self._submit_job(lambda future: _MaintenanceJob(fn, future))
+
+    def _submit_job(self, make: Callable[[Future[Any]], _Job]) -> Future[Any]:
         future: Future[Any] = Future()
         with self.lock:
             if self._closed:
                 future.set_exception(CommitterClosedError("The database is closed"))
                 return future
-            self._enqueue(_MaintenanceJob(fn, future))
+            self._enqueue(make(future))
         return future
 
     def unchanged_since(self, read_set: FrozenReadSet, snapshot_ts: int,

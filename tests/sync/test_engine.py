@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from syncline.server.deployment import Deployment
 from syncline.sync.protocol import (
     AddQuery,
     Authenticate,
@@ -18,6 +17,7 @@ from syncline.sync.protocol import (
 )
 from syncline.sync.session import Session
 from syncline.values.timestamps import decode_ts
+from tests.sync.conftest import deployed
 
 APP = {
     "schema.py": """
@@ -68,15 +68,8 @@ async def other(ctx):
 
 @pytest.fixture
 async def deployment(tmp_path):
-    for name, text in APP.items():
-        path = tmp_path / "app" / "convex" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    deployment = Deployment(tmp_path / "app", data_dir=tmp_path / "data", durability="normal")
-    await deployment.push()
-    yield deployment
-    await deployment.sync.stop()
-    deployment.close()
+    async with deployed(tmp_path, APP) as deployment:
+        yield deployment
 
 
 def session(engine, name="s"):

@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from syncline.server.deployment import Deployment
 from syncline.sync.engine import QUERY_SET_SLICE
 from syncline.sync.protocol import MAX_MODIFICATIONS, AddQuery, ModifyQuerySet, RemoveQuery
 from syncline.sync.session import Session
 from syncline.values.timestamps import decode_ts
+from tests.sync.conftest import deployed
 
 APP = {
     "schema.py": """
@@ -36,15 +36,8 @@ async def send(ctx, channel):
 
 @pytest.fixture
 async def deployment(tmp_path):
-    for name, text in APP.items():
-        path = tmp_path / "app" / "convex" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    deployment = Deployment(tmp_path / "app", data_dir=tmp_path / "data", durability="normal")
-    await deployment.push()
-    yield deployment
-    await deployment.sync.stop()
-    deployment.close()
+    async with deployed(tmp_path, APP) as deployment:
+        yield deployment
 
 
 def session(engine, name):
