@@ -17,7 +17,10 @@ from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from syncline.values import Int64, encode_id, new_internal_id
+from syncline.errors import InvalidValueError
+from syncline.values import Int64, encode_id, new_internal_id, to_json
+from syncline.values.timestamps import encode_ts
+from tests.values.values_strategies import values
 
 MAX_SAFE = 2**53 - 1
 
@@ -29,8 +32,9 @@ json_numbers = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
 )
 json_text = st.one_of(
-    st.sampled_from(["", "$", "$integer", "$bytes", "$float", "_id", "a" * 65, "a" * 1025,
+    st.sampled_from(["", "$", "$integer", "$bytes", "$float", "_id",
                      "²", "١٢٣", "\x00", "\ud800", "\U0001f600", "é"]),
+    st.sampled_from([64, 65, 1024, 1025]).map(lambda n: "a" * n),  # field name limits
     st.text(max_size=20),
 )
 json_scalars = st.one_of(st.none(), st.booleans(), json_numbers, json_text)
@@ -107,3 +111,77 @@ def note_event(name: str) -> None:
     """Count `name` in `--hypothesis-show-statistics` (and do nothing outside @given)."""
     if currently_in_test_context():
         event(name)
+
+
+# -- sync protocol messages ----------------------------------------------------------------
+
+TYPES = ["Connect", "ModifyQuerySet", "Mutation", "Action", "Authenticate", "Event"]
+_ABSENT = object()
+
+
+def maybe(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """A field value: usually valid, sometimes any JSON, sometimes absent."""
+    return st.integers(0, 11).flatmap(
+        lambda n: valid if n < 10 else json_values if n == 10 else st.just(_ABSENT))
+
+
+def _wire(value: Any) -> Any:
+    """`value` in wire JSON, or `{}` if a nested field name cannot go on the wire."""
+    try:
+        return to_json(value)
+    except InvalidValueError:
+        return {}
+
+
+uints = st.one_of(st.integers(min_value=0, max_value=2**53 - 1), json_numbers)
+valid_args = st.dictionaries(
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1,
+            max_size=6).filter(lambda n: n[0] != "$"),
+    values, max_size=4).map(lambda a: [_wire(a)])
+args = st.one_of(valid_args, valid_args, st.builds(lambda v: [v], json_values), json_values)
+paths = st.one_of(st.sampled_from(["greet", "messages:list", "a/b:c", ":", "", "x" * 300]),
+                  json_text)
+
+
+@st.composite
+def near_valid_messages(draw: st.DrawFn) -> dict[str, Any]:
+    """A message of a known type whose fields are mostly right."""
+    kind = draw(st.sampled_from(TYPES))
+    fields: dict[str, Any] = {"type": kind}
+    if kind == "Connect":
+        fields |= {"sessionId": draw(maybe(st.one_of(st.uuids().map(str), json_text))),
+                   "connectionCount": draw(maybe(uints)),
+                   "lastCloseReason": draw(maybe(st.one_of(st.none(), json_text))),
+                   "maxObservedTimestamp": draw(maybe(st.integers(0, 2**64 - 1).map(encode_ts))),
+                   "clientTs": draw(maybe(json_numbers))}
+    elif kind == "ModifyQuerySet":
+        base = draw(uints)
+        modification = st.fixed_dictionaries({
+            "type": maybe(st.sampled_from(["Add", "Remove"])), "queryId": maybe(uints),
+            "udfPath": maybe(paths), "args": maybe(args),
+            "journal": maybe(st.one_of(st.none(), json_text)),
+            "componentPath": maybe(st.one_of(st.none(), json_text))})
+        fields |= {"baseVersion": base,
+                   "newVersion": draw(maybe(st.just(base + 1) if isinstance(base, int)
+                                            else uints)),
+                   "modifications": draw(maybe(st.lists(modification, max_size=4)))}
+    elif kind in ("Mutation", "Action"):
+        fields |= {"requestId": draw(maybe(uints)), "udfPath": draw(maybe(paths)),
+                   "args": draw(maybe(args)),
+                   "componentPath": draw(maybe(st.one_of(st.none(), json_text)))}
+    elif kind == "Authenticate":
+        fields |= {"tokenType": draw(maybe(st.sampled_from(["Admin", "User", "None"]))),
+                   "value": draw(maybe(st.one_of(st.none(), json_text))),
+                   "baseVersion": draw(maybe(uints)),
+                   "impersonating": draw(maybe(st.one_of(st.none(), json_values)))}
+    else:
+        fields |= {"eventType": draw(maybe(json_text)), "event": draw(maybe(json_values))}
+    return _strip(fields)
+
+
+def _strip(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _strip(v) for k, v in obj.items() if v is not _ABSENT}
+    if isinstance(obj, list):
+        return [_strip(v) for v in obj if v is not _ABSENT]
+    return obj
