@@ -20,7 +20,7 @@ from syncline.values import encode_id, from_json, new_internal_id, normalize
 from tests.fuzz.strategies import field_names, json_values, nested, note_event, python_values
 from tests.values.values_strategies import identical
 
-FUZZ = settings(max_examples=400, deadline=None)
+FUZZ = settings(max_examples=600, deadline=None)
 TABLE_IDS = {0: "users", 1: "messages"}  # table number -> name, for `id_table`
 USER_ID = encode_id(0, new_internal_id())
 

@@ -33,7 +33,7 @@ from syncline.values.limits import MAX_NESTING_DEPTH
 from tests.fuzz.strategies import json_values, nested, python_values
 from tests.values.values_strategies import identical, sorted_keys, values
 
-FUZZ = settings(max_examples=400, deadline=None)
+FUZZ = settings(max_examples=600, deadline=None)
 
 
 def refused_cleanly(call: Any, *args: Any, **kwargs: Any) -> Any:
