@@ -66,6 +66,7 @@ ARGS_FOR = {
     "fuzz:store_doc": st.fixed_dictionaries({"doc": st.dictionaries(field_names, values,
                                                                     max_size=4)}),
     "fuzz:fail": st.fixed_dictionaries({}, optional={"data": values}),
+    "fuzz:fail_nested": st.fixed_dictionaries({"depth": st.integers(0, 700).map(float)}),
     "fuzz:echo_action": wire_args, "fuzz:noop": st.just({}),
 }
 

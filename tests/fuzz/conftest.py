@@ -13,7 +13,8 @@ from tests.e2e.conftest import Server, start_server
 
 APP = Path(__file__).parent / "apps" / "fuzz"
 FUNCTIONS = ["fuzz:ping", "fuzz:echo", "fuzz:typed", "fuzz:lookup", "fuzz:get", "fuzz:page",
-             "fuzz:store", "fuzz:store_doc", "fuzz:fail", "fuzz:echo_action", "fuzz:noop"]
+             "fuzz:store", "fuzz:store_doc", "fuzz:fail", "fuzz:fail_nested", "fuzz:echo_action",
+             "fuzz:noop"]
 
 
 class Client:

@@ -144,3 +144,21 @@ def test_deep_arguments_get_a_clear_answer(client: Client, depth: int, endpoint:
         assert_clear_answer(response)
         assert response.status_code == 400 or response.json()["status"] == "error"
     client.check_alive()
+
+
+@pytest.mark.parametrize("depth", [16, 17, 300, 600, 3000])
+def test_convex_error_data_of_any_depth_is_a_clear_error(client: Client, depth: int) -> None:
+    """Found by the fuzz tests above: ConvexError data the function nested 255 to ~500
+    levels deep made the error encoder fail, a 500. Data past the value limits (16
+    levels) now reaches the caller as its repr."""
+    response = client.http.post("/api/mutation", json={
+        "path": "fuzz:fail_nested", "args": {"depth": depth}, "format": "convex_encoded_json"})
+    assert_clear_answer(response)
+    body = response.json()
+    assert body["status"] == "error"
+    if depth <= 16:
+        assert body["errorMessage"].startswith("Uncaught ConvexError: [[")
+        assert isinstance(body["errorData"], list)
+    elif depth < 1000:  # (deeper, the function cannot even build the error: a Server Error)
+        assert isinstance(body["errorData"], str) and body["errorData"].startswith("[[")
+    client.check_alive()

@@ -155,3 +155,18 @@ async def test_a_long_non_ascii_fatal_error_still_ends_with_a_close_frame(
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
+
+
+async def test_convex_error_data_past_the_limits_is_a_failed_mutation(client: Client) -> None:
+    """Found by the fuzz test above: ConvexError data nested 300 levels made the sync
+    connection fail with "Internal server error" instead of answering the mutation."""
+    url = client.server.url.replace("http://", "ws://") + "/api/1.48.0/sync"
+    async with asyncio.timeout(30), websockets.connect(url) as ws:
+        await ws.send(json.dumps({"type": "Connect", "sessionId": "deep", "connectionCount": 0}))
+        await ws.send(json.dumps({"type": "Mutation", "requestId": 0,
+                                  "udfPath": "fuzz:fail_nested", "args": [{"depth": 300}]}))
+        while (message := json.loads(await ws.recv()))["type"] != "MutationResponse":
+            assert message["type"] != "FatalError", message
+    assert message["success"] is False and message["result"].startswith("Uncaught ConvexError")
+    assert isinstance(message["errorData"], str)
+    client.check_alive()

@@ -79,3 +79,13 @@ async def echo_action(ctx, **args):
 @mutation
 async def noop(ctx):
     return "ok"
+
+
+@mutation
+async def fail_nested(ctx, depth=300.0):
+    """ConvexError data nested past the value limits (16 levels): built by the function,
+    so no argument check stops it."""
+    data = None
+    for _ in range(int(depth)):
+        data = [data]
+    raise ConvexError(data)
