@@ -21,10 +21,12 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 import urllib.parse
 import uuid
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -108,6 +110,10 @@ class LocalIdentityProvider:
 
     Set `jwks_status` (e.g. 500) or `jwks_body` (raw bytes) to make the JWKS
     endpoint misbehave; likewise `discovery_status` for the discovery document.
+    A hostile JWKS endpoint: `jwks_stream` (a function returning the body's chunks,
+    produced lazily and written one by one, the connection closing after the last),
+    with `jwks_headers` sent too (e.g. a `Content-Length`); `jwks_bytes_sent` counts
+    the body bytes the socket accepted. Streams stop when the provider is closed.
     """
 
     def __init__(
@@ -126,7 +132,11 @@ class LocalIdentityProvider:
         self.response_delay_s = response_delay_s
         self.jwks_status = 200
         self.jwks_body: bytes | None = None
+        self.jwks_stream: Callable[[], Iterable[bytes]] | None = None
+        self.jwks_headers: dict[str, str] = {}
         self.discovery_status = 200
+        self._stopping = threading.Event()
+        self._jwks_bytes_sent = 0
 
         self._lock = threading.Lock()
         self._jwks_fetches = 0
@@ -156,6 +166,7 @@ class LocalIdentityProvider:
         if self._closed:
             return
         self._closed = True
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
@@ -181,6 +192,12 @@ class LocalIdentityProvider:
         """How many times the JWKS document was requested."""
         with self._lock:
             return self._jwks_fetches
+
+    @property
+    def jwks_bytes_sent(self) -> int:
+        """Body bytes of `jwks_stream` responses written to the socket so far."""
+        with self._lock:
+            return self._jwks_bytes_sent
 
     @property
     def discovery_fetches(self) -> int:
@@ -349,6 +366,9 @@ class LocalIdentityProvider:
                 elif path == f"{prefix}/.well-known/jwks.json":
                     with idp._lock:
                         idp._jwks_fetches += 1
+                    if idp.jwks_stream is not None:
+                        self._stream(idp.jwks_stream())
+                        return
                     body = idp.jwks_body
                     if body is None:
                         body = json.dumps(idp.jwks()).encode()
@@ -363,6 +383,28 @@ class LocalIdentityProvider:
                 self.send_header("Cache-Control", "no-store")
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _stream(self, chunks: Iterable[bytes]) -> None:
+                # A small send buffer, so the bytes counted as sent are close to the bytes
+                # the client read (the kernel holds little on its behalf).
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 16)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                for name, value in idp.jwks_headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.flush()
+                try:
+                    for chunk in chunks:
+                        if idp._stopping.is_set():
+                            return
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                        with idp._lock:
+                            idp._jwks_bytes_sent += len(chunk)
+                except OSError:
+                    return  # the client went away: what a fetch that gives up does
+                self.close_connection = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # keep test output quiet

@@ -6,6 +6,11 @@ rotated its keys; but at most once per refresh interval, so a stream of tokens
 with made-up key ids cannot turn us into a load generator against the identity
 provider. Concurrent verifications share one fetch. If a routine refresh fails,
 the keys we already have keep working.
+
+A fetch is bounded so that a slow or hostile provider cannot hold requests or
+memory: the whole key-set load (discovery, connects and every read) must finish
+within `FETCH_TIMEOUT_S`, and a body is read as a stream and dropped past
+`MAX_JWKS_BYTES` (a `Content-Length` over it is refused without reading).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import zlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
@@ -26,8 +32,8 @@ from jwt.exceptions import PyJWKError
 from syncline.auth.providers import AuthConfigError, AuthProvider, OidcProvider
 from syncline.errors import SynclineError
 
-FETCH_TIMEOUT_S = 10.0
-MAX_JWKS_BYTES = 1 << 20
+FETCH_TIMEOUT_S = 10.0  # the whole load of a key set, not each read (docs/limits.md)
+MAX_JWKS_BYTES = 1 << 20  # a key set is a few KB; 1 MiB is far more than any provider sends
 
 
 class KeyFetchError(SynclineError):
@@ -37,12 +43,14 @@ class KeyFetchError(SynclineError):
 class ProviderKeys:
     def __init__(self, provider: AuthProvider, *, clock: Callable[[], float],
                  cache_ttl_s: float, refresh_interval_s: float,
-                 http: httpx.AsyncClient | None = None) -> None:
+                 http: httpx.AsyncClient | None = None,
+                 fetch_timeout_s: float = FETCH_TIMEOUT_S) -> None:
         self.provider = provider
         self._clock = clock
         self._ttl = cache_ttl_s
         self._refresh_interval = refresh_interval_s
         self._http = http
+        self._fetch_timeout = fetch_timeout_s
         self._keys: list[PyJWK] | None = None
         self._fetched_at = float("-inf")
         self._jwks_uri: str | None = None
@@ -96,8 +104,9 @@ class ProviderKeys:
     async def _fetch(self) -> None:
         self.fetches += 1
         self._fetched_at = self._clock()  # failures count too: they are rate limited alike
+        deadline = asyncio.get_running_loop().time() + self._fetch_timeout
         try:
-            document = await self._load_jwks()
+            document = await self._load_jwks(deadline)
             self._keys = parse_jwks(document, where=self._describe())
         except KeyFetchError as e:
             self._last_error = str(e)
@@ -107,39 +116,85 @@ class ProviderKeys:
     def _describe(self) -> str:
         return f"the key set of {self.provider.issuer!r}"
 
-    async def _load_jwks(self) -> Any:
+    async def _load_jwks(self, deadline: float) -> Any:
+        """The provider's JWKS document; every request in it ends by `deadline` (loop time)."""
         provider = self.provider
         if isinstance(provider, OidcProvider):
             if self._jwks_uri is None:
-                self._jwks_uri = await self._discover(provider.domain)
-            return await self._get_json(self._jwks_uri)
+                self._jwks_uri = await self._discover(provider.domain, deadline)
+            return await self._get_json(self._jwks_uri, deadline)
         if provider.jwks.startswith("data:"):
             return decode_data_uri(provider.jwks)
-        return await self._get_json(provider.jwks)
+        return await self._get_json(provider.jwks, deadline)
 
-    async def _discover(self, domain: str) -> str:
+    async def _discover(self, domain: str, deadline: float) -> str:
         base = domain.rstrip("/")
-        config = await self._get_json(f"{base}/.well-known/openid-configuration")
+        config = await self._get_json(f"{base}/.well-known/openid-configuration", deadline)
         uri = config.get("jwks_uri") if isinstance(config, dict) else None
         return uri if isinstance(uri, str) and uri else f"{base}/.well-known/jwks.json"
 
-    async def _get_json(self, url: str) -> Any:
+    async def _get_json(self, url: str, deadline: float) -> Any:
         try:
-            if self._http is not None:
-                response = await self._http.get(url, timeout=FETCH_TIMEOUT_S)
-            else:
-                async with httpx.AsyncClient(timeout=FETCH_TIMEOUT_S) as client:
-                    response = await client.get(url)
+            async with asyncio.timeout_at(deadline):
+                body = await self._get_bounded(url)
+        except TimeoutError:
+            raise KeyFetchError(
+                f"Could not fetch {url}: no complete answer within {self._fetch_timeout:g} s "
+                "(the time allowed for loading a key set)") from None
         except httpx.HTTPError as e:
             raise KeyFetchError(f"Could not fetch {url}: {type(e).__name__}: {e}") from None
-        if response.status_code != 200:
-            raise KeyFetchError(f"Could not fetch {url}: HTTP {response.status_code}")
-        if len(response.content) > MAX_JWKS_BYTES:
-            raise KeyFetchError(f"{url} is larger than {MAX_JWKS_BYTES} bytes")
         try:
-            return orjson.loads(response.content)
+            return orjson.loads(body)
         except orjson.JSONDecodeError:
             raise KeyFetchError(f"{url} did not return JSON") from None
+
+    async def _get_bounded(self, url: str) -> bytes:
+        """The body at `url`, read only up to `MAX_JWKS_BYTES` (on the wire and decoded)."""
+        timeout = httpx.Timeout(self._fetch_timeout)
+        headers = {"Accept-Encoding": "gzip"}  # a coding _decoded can inflate within bounds
+        if self._http is not None:
+            async with self._http.stream("GET", url, headers=headers,
+                                         timeout=timeout) as response:
+                return await _bounded_body(url, response)
+        async with httpx.AsyncClient(timeout=timeout) as client, client.stream(
+                "GET", url, headers=headers) as response:
+            return await _bounded_body(url, response)
+
+
+async def _bounded_body(url: str, response: httpx.Response) -> bytes:
+    if response.status_code != 200:
+        raise KeyFetchError(f"Could not fetch {url}: HTTP {response.status_code}")
+    declared = response.headers.get("content-length", "").strip().lstrip("0")
+    if declared.isascii() and declared.isdigit() and (  # no int() of thousands of digits
+            len(declared) > len(str(MAX_JWKS_BYTES)) or int(declared) > MAX_JWKS_BYTES):
+        raise KeyFetchError(f"Refused {url}: it declares {declared} bytes, more than the "
+                            f"{MAX_JWKS_BYTES} bytes a key set may have")
+    body = bytearray()
+    async for chunk in response.aiter_raw():
+        body += chunk
+        if len(body) > MAX_JWKS_BYTES:
+            raise KeyFetchError(f"Refused {url}: its body is larger than the "
+                                f"{MAX_JWKS_BYTES} bytes a key set may have")
+    return _decoded(url, bytes(body), response.headers.get("content-encoding", ""))
+
+
+def _decoded(url: str, body: bytes, encoding: str) -> bytes:
+    """`body` without its content coding, decompressed no further than `MAX_JWKS_BYTES`
+    (httpx would inflate a whole compressed chunk at once: a small bomb, a large buffer)."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise KeyFetchError(f"Could not fetch {url}: unsupported Content-Encoding {encoding!r}")
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+    try:
+        decoded = inflater.decompress(body, MAX_JWKS_BYTES + 1)
+    except zlib.error:
+        raise KeyFetchError(f"Could not fetch {url}: its {encoding} body is corrupt") from None
+    if len(decoded) > MAX_JWKS_BYTES:
+        raise KeyFetchError(f"Refused {url}: its body decompresses to more than the "
+                            f"{MAX_JWKS_BYTES} bytes a key set may have")
+    return decoded
 
 
 def decode_data_uri(uri: str) -> Any:

@@ -25,7 +25,7 @@ import orjson
 from jwt.exceptions import InvalidSignatureError, PyJWTError
 
 from syncline.auth.claims import identity_from_claims
-from syncline.auth.jwks import KeyFetchError, ProviderKeys
+from syncline.auth.jwks import FETCH_TIMEOUT_S, KeyFetchError, ProviderKeys
 from syncline.auth.providers import ALGORITHMS, AuthProvider, CustomJwtProvider
 from syncline.errors import AuthenticationError
 from syncline.functions import UserIdentity
@@ -48,6 +48,7 @@ class TokenVerifier:
         leeway_s: float = DEFAULT_LEEWAY_S,
         refresh_interval_s: float = DEFAULT_REFRESH_INTERVAL_S,
         cache_ttl_s: float = DEFAULT_CACHE_TTL_S, http: httpx.AsyncClient | None = None,
+        fetch_timeout_s: float = FETCH_TIMEOUT_S,
     ) -> None:
         self._providers = tuple(providers)
         self._clock = clock
@@ -60,7 +61,8 @@ class TokenVerifier:
             OrderedDict())
         self._keys = {
             provider: ProviderKeys(provider, clock=clock, cache_ttl_s=cache_ttl_s,
-                                   refresh_interval_s=refresh_interval_s, http=http)
+                                   refresh_interval_s=refresh_interval_s, http=http,
+                                   fetch_timeout_s=fetch_timeout_s)
             for provider in dict.fromkeys(self._providers)
         }
 

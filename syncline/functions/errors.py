@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from syncline.errors import ConvexError, DiskFullError, SynclineError
-from syncline.values import UNDEFINED, normalize, to_export_json
+from syncline.values import UNDEFINED, check_value, normalize, to_export_json
 
 
 class FunctionNotFoundError(SynclineError):
@@ -97,11 +97,18 @@ def _json_text(data: Any) -> str:
 
 
 def _convex_data(data: Any) -> Any:
-    """ConvexError data must be a Convex value; anything else is sent as its repr."""
+    """ConvexError data must be a Convex value within the value limits (it is encoded for
+    the caller like a return value, and the encoders assume them); anything else is sent
+    as its repr."""
     try:
-        return normalize(data)
+        value = normalize(data)
+        check_value(value)
+        return value
     except Exception:
-        return repr(data)
+        try:
+            return repr(data)
+        except RecursionError:
+            return f"<{type(data).__name__} nested too deeply to show>"
 
 
 def _app_frames(error: BaseException, app_dir: Path | None) -> str:

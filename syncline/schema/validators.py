@@ -283,7 +283,15 @@ class Validator:
                 f"{self!r} can only be used as the value of a field in v.object(...); "
                 "a standalone value cannot be missing"
             )
-        return self._check(value, path, id_table)
+        try:
+            return self._check(value, path, id_table)
+        except RecursionError:  # a Python value from a function: any depth, even a cycle
+            raise ValidationError(
+                "Value is nested too deeply or contains a reference cycle (Convex values "
+                f"have at most 16 levels of nested objects and arrays).\n{_path_line(path)}"
+                .rstrip("\n"),
+                path=path,
+            ) from None
 
     def is_valid(self, value: Any, *, id_table: IdTableLookup | None = None) -> bool:
         """Whether `value` matches (convenience for callers that only need a yes/no)."""

@@ -1,0 +1,6 @@
+from syncline import define_schema, define_table, v
+
+schema = define_schema({
+    "things": define_table({"value": v.any(), "tag": v.optional(v.string())})
+    .index("by_value", ["value"]),
+})
