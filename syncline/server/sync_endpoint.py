@@ -84,6 +84,13 @@ _log = logging.getLogger(__name__)
 _Outgoing = tuple[str | Resume | None, int]
 
 
+def _close_reason(reason: str | None) -> str:
+    """`reason` cut to the 123 UTF-8 bytes a close frame holds (RFC 6455 5.5: 125 bytes of
+    payload, 2 of them the code), at a character boundary: a longer one is refused by
+    the WebSocket library and the connection would end without a close frame."""
+    return (reason or "").encode()[:123].decode("utf-8", "ignore")
+
+
 def _frame_size(frame: str) -> int:
     """The frame's bytes on the wire (UTF-8); `isascii` is O(1) on a str."""
     return len(frame) if frame.isascii() else len(frame.encode("utf-8", "surrogatepass"))
@@ -278,7 +285,7 @@ class _Connection:
             return
         finally:
             with contextlib.suppress(Exception):
-                await websocket.close(self.close_code, (self.close_reason or "")[:120])
+                await websocket.close(self.close_code, _close_reason(self.close_reason))
 
     # -- incoming ------------------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ import websockets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncline.sync.protocol import ProtocolError, parse_client_message
 from tests.fuzz.app_args import ARGS_FOR, args_values, often, wire
 from tests.fuzz.conftest import FUNCTIONS, Client
 from tests.fuzz.strategies import json_values, near_valid_messages, note_event
@@ -77,20 +76,6 @@ def sessions(draw: st.DrawFn) -> list[str]:
     return frames
 
 
-def hits_close_reason_bug(frames: list[str]) -> bool:
-    """Whether the first frame the parser refuses gets a reason over 123 UTF-8 bytes in
-    its first 120 characters: the server then closes without a close frame (and, with
-    frames still in flight, a TCP reset loses the FatalError too). A known bug in
-    syncline/server/sync_endpoint.py (see test_a_long_non_ascii_fatal_error_...); this
-    tolerance goes when it is fixed."""
-    for frame in frames:
-        try:
-            parse_client_message(frame)
-        except ProtocolError as e:
-            return len(str(e)[:120].encode()) > 123
-    return False
-
-
 async def exchange(url: str, fuzzed: list[str]) -> str:
     """Send Connect, the fuzzed frames and the sentinel; how the server answered."""
     sentinel = {"type": "Mutation", "requestId": SENTINEL_ID, "udfPath": "fuzz:noop",
@@ -110,8 +95,6 @@ async def exchange(url: str, fuzzed: list[str]) -> str:
             try:
                 message = json.loads(await ws.recv())
             except websockets.ConnectionClosed as closed:
-                if closed.rcvd is None and hits_close_reason_bug(fuzzed):
-                    return "known close reason bug"
                 assert refusal is not None, f"closed without a FatalError: {closed!r}"
                 assert closed.rcvd is not None, f"no close frame after {refusal}: {closed!r}"
                 return refusal
@@ -138,10 +121,6 @@ def test_any_frames_get_answers_or_a_fatal_error_saying_why(client: Client,
     client.check_alive()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sync_endpoint.py cuts the close reason at 120 characters, not 123 UTF-8 bytes: "
-    "websockets refuses the close frame (control frame too long) and the connection is "
-    "dropped without one; the fix belongs to sync_endpoint.py (issue 17 item 6's owner)"))
 async def test_a_long_non_ascii_fatal_error_still_ends_with_a_close_frame(
         client: Client) -> None:
     """Found by the fuzz test above. A FatalError naming a non-ASCII message type: its
