@@ -359,6 +359,7 @@ class _Connection:
                         raise ProtocolError("Connect was sent twice on one connection")
                     connected = True
                     self.session.session_id = message.session_id
+                    self.session.resumed = message.connection_count > 0
                     self.engine.connect(self.session)
                     continue
                 if not connected:

@@ -66,14 +66,16 @@ CREATE TABLE IF NOT EXISTS index_entries (
     internal_id BLOB,
     PRIMARY KEY (index_id, key, ts)
 ) WITHOUT ROWID;
+-- Keyed by the commit's ts (one request per commit), so rows append at the end of the
+-- table and pruning deletes its start; looked up by (session, request).
 CREATE TABLE IF NOT EXISTS applied_requests (
+    ts INTEGER PRIMARY KEY,
     session_id TEXT NOT NULL,
     request_id INTEGER NOT NULL,
-    ts INTEGER NOT NULL,
-    result BLOB NOT NULL,
-    PRIMARY KEY (session_id, request_id)
+    result BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS applied_requests_by_ts ON applied_requests (ts);
+CREATE INDEX IF NOT EXISTS applied_requests_by_request
+    ON applied_requests (session_id, request_id);
 """
 
 _FORMAT_VERSION = 1
@@ -192,8 +194,8 @@ def _lock_exclusively(path: str) -> IO[bytes]:
     return handle
 
 
-def _applied_row(ts: int, applied: AppliedRequest) -> tuple[str, int, int, bytes]:
-    return (applied.session_id, applied.request_id, ts, applied.result)
+def _applied_row(ts: int, applied: AppliedRequest) -> tuple[int, str, int, bytes]:
+    return (ts, applied.session_id, applied.request_id, applied.result)
 
 
 def _insert_tables(conn: sqlite3.Connection, tables: Sequence[TableRecord]) -> None:
@@ -363,7 +365,7 @@ class SQLitePersistence(Persistence):
             )
             if applied:
                 conn.executemany(
-                    "INSERT INTO applied_requests (session_id, request_id, ts, result) "
+                    "INSERT INTO applied_requests (ts, session_id, request_id, result) "
                     "VALUES (?, ?, ?, ?)", applied,
                 )
             conn.execute("COMMIT")
@@ -525,8 +527,8 @@ class SQLitePersistence(Persistence):
     def applied_request(self, session_id: str, request_id: int) -> tuple[int, bytes] | None:
         try:
             row = self._reader().execute(
-                "SELECT ts, result FROM applied_requests WHERE session_id = ? AND request_id = ?",
-                (session_id, request_id),
+                "SELECT ts, result FROM applied_requests WHERE session_id = ? AND request_id = ? "
+                "ORDER BY ts LIMIT 1", (session_id, request_id),
             ).fetchone()
         except sqlite3.OperationalError:
             if self.read_only:  # a file from before the table, opened on a full disk
@@ -536,7 +538,7 @@ class SQLitePersistence(Persistence):
 
     def prune_applied_requests(self, before_ts: int, limit: int) -> int:
         cursor = self._writable().execute(
-            "DELETE FROM applied_requests WHERE rowid IN (SELECT rowid FROM applied_requests "
+            "DELETE FROM applied_requests WHERE ts IN (SELECT ts FROM applied_requests "
             "WHERE ts < ? ORDER BY ts LIMIT ?)", (before_ts, limit),
         )
         return cursor.rowcount

@@ -353,7 +353,7 @@ class SyncEngine:
         # the response is out: response first, then the transition that shows the writes.
         session.mutation_in_flight = True
         try:
-            remembered = await self._run_once(session.session_id, message, caller)
+            remembered = await self._run_once(session, message, caller)
             if remembered.ts is not None:
                 await self._reach(remembered.ts)
             if not session.closed:
@@ -367,21 +367,24 @@ class SyncEngine:
             # clients settle a mutation (success or error) on the next transition.
             self._flush(session, force=True)
 
-    async def _run_once(self, session_id: str, message: MutationRequest,
+    async def _run_once(self, session: Session, message: MutationRequest,
                         caller: Credentials) -> RememberedMutation:
         """The mutation's response, running it only if no commit recorded this (session,
-        request) as applied (exactly_once.py).
+        request) as applied (exactly_once.py). Only a resumed session (a reconnect) can
+        re-send a request, so only its requests are looked up.
 
         A re-sent request that arrives while the first copy is still running (the client
         reconnected mid-commit) waits for that copy instead of running again. The run is
         shielded from its connection closing, so its commit is never left half-way.
         """
+        session_id = session.session_id
         key = (session_id, message.request_id)
         running = self._running_mutations.get(key)
         if running is None:
-            recorded = recorded_response(self.db, session_id, message.request_id)
-            if recorded is not None:
-                return recorded
+            if session.resumed:
+                recorded = recorded_response(self.db, session_id, message.request_id)
+                if recorded is not None:
+                    return recorded
             running = asyncio.ensure_future(self._execute_mutation(session_id, message, caller))
             self._running_mutations[key] = running
             running.add_done_callback(lambda _: self._running_mutations.pop(key, None))

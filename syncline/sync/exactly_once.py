@@ -8,6 +8,10 @@ request id, return value) in storage, in the same atomic write as its documents
 (`Transaction.record_applied_request`): a re-sent copy finds the record and is
 answered from it, with the original commit timestamp, instead of running again.
 
+The official clients count their connections in `Connect.connectionCount`, from 0,
+under one session id: a session's first connection cannot re-send anything, so only
+the mutations of a resumed session (a count above 0) are looked up.
+
 A failed mutation commits nothing and records nothing; its re-sent copy runs
 again, which nobody can tell apart from its first run (the client never saw the
 failure). Neither can it for a mutation that wrote nothing.

@@ -46,6 +46,9 @@ class Session:
     send: Callable[[dict[str, Any]], None]
     close: Callable[[str], None] = lambda reason: None  # end the connection, saying why
     session_id: str = ""
+    # A reconnect of an earlier connection of this session (Connect.connectionCount > 0):
+    # only such a connection can re-send a mutation (exactly_once.py).
+    resumed: bool = False
     query_set_version: int = 0
     identity_version: int = 0
     identity: UserIdentity | None = None

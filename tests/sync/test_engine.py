@@ -257,6 +257,7 @@ async def test_mutation_response_comes_before_the_transition_showing_it(deployme
     assert values(later) == {1: 1}
     # Replaying the same request id (a reconnect) answers from the log: it ran once.
     again, again_sent = session(engine, "s")
+    again.resumed = True  # a reconnect of session "s"
     await engine.mutation(again, MutationRequest(0, "messages:send",
                                                  {"channel": "a", "body": "q"}))
     assert [m for m in again_sent if m["type"] == "MutationResponse"][0]["ts"] == \
