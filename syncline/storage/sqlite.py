@@ -10,6 +10,7 @@ whatever the table size.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import sqlite3
@@ -67,15 +68,17 @@ CREATE TABLE IF NOT EXISTS index_entries (
     PRIMARY KEY (index_id, key, ts)
 ) WITHOUT ROWID;
 -- Keyed by the commit's ts (one request per commit), so rows append at the end of the
--- table and pruning deletes its start; looked up by (session, request).
+-- table and pruning deletes its start; looked up by (session, request) through a small
+-- index of a 64-bit hash of the session id (a session id is a 36-character UUID).
 CREATE TABLE IF NOT EXISTS applied_requests (
     ts INTEGER PRIMARY KEY,
-    session_id TEXT NOT NULL,
+    session_key INTEGER NOT NULL,
     request_id INTEGER NOT NULL,
+    session_id TEXT NOT NULL,
     result BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS applied_requests_by_request
-    ON applied_requests (session_id, request_id);
+    ON applied_requests (session_key, request_id);
 """
 
 _FORMAT_VERSION = 1
@@ -194,8 +197,15 @@ def _lock_exclusively(path: str) -> IO[bytes]:
     return handle
 
 
-def _applied_row(ts: int, applied: AppliedRequest) -> tuple[int, str, int, bytes]:
-    return (ts, applied.session_id, applied.request_id, applied.result)
+def _applied_row(ts: int, applied: AppliedRequest) -> tuple[int, int, int, str, bytes]:
+    return (ts, _session_key(applied.session_id), applied.request_id, applied.session_id,
+            applied.result)
+
+
+def _session_key(session_id: str) -> int:
+    """A signed 64-bit hash of a session id, for the applied requests' index."""
+    digest = hashlib.blake2b(session_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _insert_tables(conn: sqlite3.Connection, tables: Sequence[TableRecord]) -> None:
@@ -365,8 +375,8 @@ class SQLitePersistence(Persistence):
             )
             if applied:
                 conn.executemany(
-                    "INSERT INTO applied_requests (ts, session_id, request_id, result) "
-                    "VALUES (?, ?, ?, ?)", applied,
+                    "INSERT INTO applied_requests (ts, session_key, request_id, session_id, "
+                    "result) VALUES (?, ?, ?, ?, ?)", applied,
                 )
             conn.execute("COMMIT")
         except BaseException as error:
@@ -527,8 +537,9 @@ class SQLitePersistence(Persistence):
     def applied_request(self, session_id: str, request_id: int) -> tuple[int, bytes] | None:
         try:
             row = self._reader().execute(
-                "SELECT ts, result FROM applied_requests WHERE session_id = ? AND request_id = ? "
-                "ORDER BY ts LIMIT 1", (session_id, request_id),
+                "SELECT ts, result FROM applied_requests WHERE session_key = ? AND "
+                "request_id = ? AND session_id = ? ORDER BY ts LIMIT 1",
+                (_session_key(session_id), request_id, session_id),
             ).fetchone()
         except sqlite3.OperationalError:
             if self.read_only:  # a file from before the table, opened on a full disk
