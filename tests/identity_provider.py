@@ -113,7 +113,7 @@ class LocalIdentityProvider:
     A hostile JWKS endpoint: `jwks_stream` (a function returning the body's chunks,
     produced lazily and written one by one, the connection closing after the last),
     with `jwks_headers` sent too (e.g. a `Content-Length`); `jwks_bytes_sent` counts
-    the body bytes the socket accepted. Streams stop when the provider is closed.
+    the body bytes handed to the socket (each chunk as it is written). Streams stop when the provider is closed.
     """
 
     def __init__(
@@ -195,7 +195,7 @@ class LocalIdentityProvider:
 
     @property
     def jwks_bytes_sent(self) -> int:
-        """Body bytes of `jwks_stream` responses written to the socket so far."""
+        """Body bytes of `jwks_stream` responses handed to the socket so far."""
         with self._lock:
             return self._jwks_bytes_sent
 
@@ -398,10 +398,12 @@ class LocalIdentityProvider:
                     for chunk in chunks:
                         if idp._stopping.is_set():
                             return
-                        self.wfile.write(chunk)
-                        self.wfile.flush()
+                        # Counted before it is written: a client may have read it (and
+                        # refused the body) before this thread runs again.
                         with idp._lock:
                             idp._jwks_bytes_sent += len(chunk)
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
                 except OSError:
                     return  # the client went away: what a fetch that gives up does
                 self.close_connection = True
