@@ -197,6 +197,36 @@ def _lock_exclusively(path: str) -> IO[bytes]:
     return handle
 
 
+class _Reader:
+    """One thread's read connection, used as `with reader as conn:`. The lock is held for
+    each read, so `close()` (from another thread) waits for a read in progress instead
+    of closing the connection under it, which would crash the process in SQLite's C code;
+    a read after the close raises sqlite3.ProgrammingError instead."""
+
+    __slots__ = ("closed", "conn", "generation", "lock")
+
+    def __init__(self, conn: sqlite3.Connection, generation: int) -> None:
+        self.conn = conn
+        self.generation = generation
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.lock.acquire()
+        if self.closed:
+            self.lock.release()
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+    def close(self) -> None:
+        self.closed = True  # first: a thread reading in a loop then stops taking the lock
+        with self.lock:
+            self.conn.close()
+
+
 def _applied_row(ts: int, applied: AppliedRequest) -> tuple[int, int, int, str, bytes]:
     return (ts, _session_key(applied.session_id), applied.request_id, applied.session_id,
             applied.result)
@@ -231,7 +261,8 @@ class SQLitePersistence(Persistence):
         os.makedirs(directory, exist_ok=True)
         self._lock_file = _lock_exclusively(self.path)
         self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
+        self._readers: list[_Reader] = []
+        self._closed = False
         self._readers_lock = threading.Lock()
         # Started on a full disk (see _open_read_only): every connection reads the file
         # as it is; writes reopen it normally as soon as there is room again.
@@ -281,21 +312,25 @@ class SQLitePersistence(Persistence):
         conn.execute("PRAGMA mmap_size=268435456")
         return conn
 
-    def _reader(self) -> sqlite3.Connection:
-        local = self._local
-        conn = getattr(local, "conn", None)
-        if conn is None or local.generation != self._generation:
-            if conn is not None:  # left read-only mode: this thread's reader is replaced
+    def _reader(self) -> _Reader:
+        """This thread's read connection (see _Reader: use it as `with ... as conn`)."""
+        reader: _Reader | None = getattr(self._local, "reader", None)
+        if reader is None or reader.generation != self._generation:
+            if reader is not None:  # left read-only mode: this thread's reader is replaced
                 with self._readers_lock:
-                    self._readers.remove(conn)
-                conn.close()
+                    self._readers.remove(reader)
+                reader.close()
             generation = self._generation
             conn = self._connect(self.read_only)
             conn.execute("PRAGMA query_only=1")
-            local.conn, local.generation = conn, generation
+            reader = _Reader(conn, generation)
             with self._readers_lock:
-                self._readers.append(conn)
-        return conn
+                if self._closed:  # close() ran meanwhile: it would never close this one
+                    conn.close()
+                    raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+                self._readers.append(reader)
+            self._local.reader = reader
+        return reader
 
     def _check_format(self) -> None:
         row = self._writer.execute("SELECT value FROM meta WHERE key='format'").fetchone()
@@ -443,7 +478,8 @@ class SQLitePersistence(Persistence):
     # -- reads --------------------------------------------------------------------------
 
     def get_document(self, table_number: int, internal_id: bytes, ts: int) -> bytes | None:
-        row = self._reader().execute(_GET_DOCUMENT, (table_number, internal_id, ts)).fetchone()
+        with self._reader() as conn:
+            row = conn.execute(_GET_DOCUMENT, (table_number, internal_id, ts)).fetchone()
         return None if row is None else row[0]
 
     def scan_index(
@@ -453,7 +489,8 @@ class SQLitePersistence(Persistence):
         sql = _SCAN_INDEX_SQL[(end is not None, reverse)]
         params = {"index": index_id, "table": table_number, "lo": start, "hi": end, "ts": ts,
                   "limit": limit}
-        return self._reader().execute(sql, params).fetchall()
+        with self._reader() as conn:
+            return conn.execute(sql, params).fetchall()
 
     def scan_table(
         self, table_number: int, start: bytes, end: bytes | None, ts: int, reverse: bool,
@@ -461,7 +498,8 @@ class SQLitePersistence(Persistence):
     ) -> list[TableRow]:
         sql = _SCAN_TABLE_SQL[(end is not None, reverse)]
         params = {"table": table_number, "lo": start, "hi": end, "ts": ts, "limit": limit}
-        return self._reader().execute(sql, params).fetchall()
+        with self._reader() as conn:
+            return conn.execute(sql, params).fetchall()
 
     def snapshot_page(
         self, after_table: int, after_id: bytes, ts: int, limit: int,
@@ -474,26 +512,28 @@ class SQLitePersistence(Persistence):
             after_id = b""  # the table's first document onwards
         params = {"table": after_table, "id": after_id, "ts": ts, "limit": limit,
                   "only": table_number}
-        return [DocumentRevision(*row) for row in self._reader().execute(sql, params)]
+        with self._reader() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [DocumentRevision(*row) for row in rows]
 
     def revisions_after(
         self, after_ts: int, upto_ts: int, limit: int, table_number: int | None = None,
     ) -> list[DocumentRevision]:
         only = table_number is not None
-        conn = self._reader()
-        # One read transaction, so the completing query sees the same database state.
-        conn.execute("BEGIN")
-        try:
-            rows = conn.execute(_REVISIONS_AFTER_SQL[only], {
-                "after": after_ts, "upto": upto_ts, "limit": limit, "only": table_number,
-            }).fetchall()
-            if len(rows) >= limit > 0:
-                last = rows[-1]
-                rows += conn.execute(_REST_OF_COMMIT_SQL[only], {
-                    "ts": last[2], "table": last[0], "id": last[1], "only": table_number,
+        with self._reader() as conn:
+            # One read transaction, so the completing query sees the same database state.
+            conn.execute("BEGIN")
+            try:
+                rows = conn.execute(_REVISIONS_AFTER_SQL[only], {
+                    "after": after_ts, "upto": upto_ts, "limit": limit, "only": table_number,
                 }).fetchall()
-        finally:
-            conn.execute("COMMIT")
+                if len(rows) >= limit > 0:
+                    last = rows[-1]
+                    rows += conn.execute(_REST_OF_COMMIT_SQL[only], {
+                        "ts": last[2], "table": last[0], "id": last[1], "only": table_number,
+                    }).fetchall()
+            finally:
+                conn.execute("COMMIT")
         return [DocumentRevision(*row) for row in rows]
 
     def renumber_table(self, old_number: int, new_number: int) -> None:
@@ -536,11 +576,12 @@ class SQLitePersistence(Persistence):
 
     def applied_request(self, session_id: str, request_id: int) -> tuple[int, bytes] | None:
         try:
-            row = self._reader().execute(
-                "SELECT ts, result FROM applied_requests WHERE session_key = ? AND "
-                "request_id = ? AND session_id = ? ORDER BY ts LIMIT 1",
-                (_session_key(session_id), request_id, session_id),
-            ).fetchone()
+            with self._reader() as conn:
+                row = conn.execute(
+                    "SELECT ts, result FROM applied_requests WHERE session_key = ? AND "
+                    "request_id = ? AND session_id = ? ORDER BY ts LIMIT 1",
+                    (_session_key(session_id), request_id, session_id),
+                ).fetchone()
         except sqlite3.OperationalError:
             if self.read_only:  # a file from before the table, opened on a full disk
                 return None
@@ -627,8 +668,9 @@ class SQLitePersistence(Persistence):
 
     def close(self) -> None:
         with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
+            self._closed = True
+            for reader in self._readers:
+                reader.close()  # waits for a read in progress on another thread
             self._readers.clear()
         self._local = threading.local()
         self._writer.close()

@@ -95,7 +95,7 @@ def test_revisions_after_never_splits_a_commit(store: SQLitePersistence) -> None
 
 
 def test_the_ts_index_exists(store: SQLitePersistence) -> None:
-    conn = store._reader()
-    names = {row[0] for row in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'documents'")}
+    with store._reader() as conn:
+        names = {row[0] for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'documents'")}
     assert "documents_by_ts" in names

@@ -139,3 +139,56 @@ def test_dropped_index_entries_are_reclaimed_at_reopen(tmp_path: Path) -> None:
         assert store.scan_index(9, TABLE.number, b"", None, 12, False, 10) == []
     finally:
         store.close()
+
+
+_CLOSE_WHILE_READING = """
+import sqlite3, sys, threading
+from syncline.storage import CommitRecord, DocumentRevision, SQLitePersistence, TableRecord
+
+table = TableRecord(number=10001, name="t", id_index_id=1, creation_index_id=2)
+for round_ in range(40):
+    store = SQLitePersistence(sys.argv[1], durability="normal")
+    if round_ == 0:
+        store.write_commits([CommitRecord(ts, [DocumentRevision(
+            table.number, bytes([ts]) * 16, ts, b"x" * 200)], [], new_tables=[table] if ts == 1
+            else []) for ts in range(1, 200)])
+    started, problems = threading.Barrier(5), []
+
+    def read() -> None:
+        started.wait()
+        try:
+            while True:
+                store.scan_table(table.number, b"", None, 10**9, False, 500)
+                store.get_document(table.number, bytes([7]) * 16, 10**9)
+        except sqlite3.ProgrammingError:
+            return  # the store was closed: a clean error
+        except BaseException as e:  # noqa: BLE001
+            problems.append(repr(e))
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    started.wait()
+    store.close()
+    for t in threads:
+        t.join()
+    assert not problems, problems
+"""
+
+
+def test_closing_while_other_threads_read_raises_in_them_and_never_crashes(tmp_path: Path):
+    """A store closed (shutdown, a test's teardown) while worker threads still read: each
+    read in progress finishes first, later ones get ProgrammingError. Closing a
+    connection under a running read crashed the process (SIGSEGV) instead, and a thread
+    without a reader yet opened a new connection to the closed store and read on."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "close_while_reading.py"
+    script.write_text(_CLOSE_WHILE_READING)
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, str(script), str(tmp_path / "s.sqlite3")],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(repo)})
+    assert result.returncode == 0, (result.returncode, result.stderr[-3000:])
