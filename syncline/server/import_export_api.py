@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from syncline.database.data_import import FORMATS, MODES, import_tables, parse_table_file
-from syncline.database.snapshot_zip import export_snapshot_zip, import_snapshot, read_snapshot_zip
+from syncline.data.snapshot_zip import export_snapshot_zip, import_snapshot, read_snapshot_zip
+from syncline.data.table_import import FORMATS, MODES, import_tables, parse_table_file
 from syncline.errors import DataExportError, DataImportError
 from syncline.functions.file_storage import FileStorage, storage_document
 from syncline.server.deployment import Deployment
@@ -60,7 +60,7 @@ def _flag(request: Request, name: str) -> bool:
 
 class DeploymentFiles:
     """The deployment's file storage as snapshot import and export use it
-    (`syncline.database.snapshot_zip.SnapshotFiles`)."""
+    (`syncline.data.snapshot_zip.SnapshotFiles`)."""
 
     def __init__(self, files: FileStorage) -> None:
         self._files = files

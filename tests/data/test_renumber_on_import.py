@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from syncline.data.table_import import DataImportError, import_tables
 from syncline.database import Database
-from syncline.database.data_import import DataImportError, import_tables
 from syncline.schema import define_schema, define_table, v
 from syncline.values import decode_id, encode_id, new_internal_id
 

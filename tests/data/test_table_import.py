@@ -10,10 +10,10 @@ import zipfile
 import orjson
 import pytest
 
+from syncline.data.generated_schema import parse_generated_schema, parse_shape, to_documents
+from syncline.data.snapshot_zip import import_snapshot, read_snapshot_zip, write_snapshot_zip
+from syncline.data.table_import import import_tables, parse_table_file
 from syncline.database import Database
-from syncline.database.data_import import import_tables, parse_table_file
-from syncline.database.generated_schema import parse_generated_schema, parse_shape, to_documents
-from syncline.database.snapshot_zip import import_snapshot, read_snapshot_zip, write_snapshot_zip
 from syncline.errors import DataImportError, InvalidValueError
 from syncline.schema import define_schema, define_table, v
 from syncline.values import Int64, encode_id, new_internal_id

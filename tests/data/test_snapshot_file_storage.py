@@ -11,9 +11,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from syncline.data.snapshot_zip import export_snapshot_zip, import_snapshot, read_snapshot_zip
 from syncline.database import Database
 from syncline.database.catalog import SYSTEM_TABLES
-from syncline.database.snapshot_zip import export_snapshot_zip, import_snapshot, read_snapshot_zip
 from syncline.errors import DataImportError
 from syncline.functions.file_storage import FileStorage
 from syncline.schema import define_schema, define_table, v

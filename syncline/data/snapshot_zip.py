@@ -29,15 +29,15 @@ from typing import IO, Any, Protocol
 
 import orjson
 
-from syncline.database.catalog import SYSTEM_TABLES, check_table_name
-from syncline.database.data_import import MODES, STORAGE_TABLE, import_documents, import_tables
-from syncline.database.database import Database
-from syncline.database.generated_schema import (
+from syncline.data.generated_schema import (
     document_context,
     parse_generated_schema,
     to_documents,
 )
-from syncline.database.jsonl import Row, json_object, jsonl_lines
+from syncline.data.jsonl import Row, json_object, jsonl_lines
+from syncline.data.table_import import MODES, STORAGE_TABLE, import_documents, import_tables
+from syncline.database.catalog import SYSTEM_TABLES, check_table_name
+from syncline.database.database import Database
 from syncline.database.transaction import Transaction
 from syncline.errors import (
     DataExportError,

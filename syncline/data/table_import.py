@@ -18,9 +18,9 @@ from typing import Any, Literal
 
 import orjson
 
+from syncline.data.jsonl import Row, json_object, jsonl_lines
 from syncline.database.catalog import check_table_name
 from syncline.database.database import Database
-from syncline.database.jsonl import Row, json_object, jsonl_lines
 from syncline.database.transaction import Transaction
 from syncline.errors import DataImportError, InvalidValueError, SynclineError, WriteConflictError
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from syncline.database.jsonl import Row, jsonl_lines
+from syncline.data.jsonl import Row, jsonl_lines
 from syncline.errors import DataImportError
 from syncline.values import Int64, from_json
 
