@@ -364,7 +364,8 @@ def test_page_samples_run_on_their_own(name: str, tmp_path: Path, monkeypatch) -
         assert name not in SCENARIOS
     if tests:
         result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                                 *tests], cwd=app, capture_output=True, text=True, timeout=300)
+                                 *tests], cwd=app, env=_child_env(), capture_output=True,
+                                text=True, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
         defined = re.findall(r"^(?:async )?def test_", "".join(files[p] for p in tests), re.M)
         assert f"{len(defined)} passed" in result.stdout, result.stdout
@@ -372,9 +373,14 @@ def test_page_samples_run_on_their_own(name: str, tmp_path: Path, monkeypatch) -
         run_scripts(name, app, scripts)
 
 
+def _child_env() -> dict[str, str]:
+    """Child processes import the same syncline as this test (the worktree's, in CI)."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+
+
 def run_scripts(name: str, app: Path, scripts: list[str]) -> None:
     server = None
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = _child_env()
     if any("CONVEX_URL" in script for script in scripts):
         from tests.e2e.conftest import start_server
 
