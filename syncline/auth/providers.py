@@ -12,10 +12,16 @@ The Convex spelling `applicationID` is accepted too, so a config ported from
 `auth.config.ts` reads the same. A config is checked in full when the code is
 pushed, so a typo is refused with the provider's position and the key at fault,
 not discovered by the first user who fails to sign in.
+
+As in Convex, an OIDC `domain` may be written without a scheme (Auth0's page gives
+`your-domain.us.auth0.com`): it means `https://`. Plain `http://` is accepted only
+for a loopback host (localhost, 127.0.0.0/8, ::1), where a local identity provider
+runs; anywhere else a token's keys fetched over http could be swapped on the way.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -43,6 +49,14 @@ class OidcProvider:
     def issuer(self) -> str:
         return self.domain
 
+    @property
+    def accepted_issuers(self) -> tuple[str, str]:
+        """The `iss` values this provider's tokens may carry: the domain with and without
+        a trailing slash. Both name the same issuer URL, and Auth0 puts the slash in `iss`
+        while its docs (and Convex's) write the domain without one."""
+        base = self.domain.rstrip("/")
+        return base, base + "/"
+
 
 @dataclass(frozen=True)
 class CustomJwtProvider:
@@ -52,6 +66,11 @@ class CustomJwtProvider:
     jwks: str
     algorithm: str
     application_id: str | None = None
+
+    @property
+    def accepted_issuers(self) -> tuple[str]:
+        """The `iss` value this provider's tokens carry: exactly the configured issuer."""
+        return (self.issuer,)
 
 
 AuthProvider = OidcProvider | CustomJwtProvider
@@ -94,7 +113,10 @@ def _parse_provider(position: int, entry: Any) -> AuthProvider:
     if app_id is not None and (not isinstance(app_id, str) or not app_id):
         raise AuthConfigError(f"{where}: `application_id` must be a non-empty string")
     if kind == "oidc":
-        domain = _url(where, "domain", entry.get("domain"))
+        domain = entry.get("domain")
+        if isinstance(domain, str) and domain and "://" not in domain:
+            domain = "https://" + domain  # Convex's rule: a bare host name means https
+        domain = _url(where, "domain", domain)
         if app_id is None:
             raise AuthConfigError(
                 f"{where}: an OIDC provider needs `application_id`, the `aud` of its tokens "
@@ -104,6 +126,8 @@ def _parse_provider(position: int, entry: Any) -> AuthProvider:
     if not isinstance(issuer, str) or not issuer:
         raise AuthConfigError(f"{where}: `issuer` must be a non-empty string, the exact `iss` "
                               "of its tokens")
+    if issuer.lower().startswith("http://"):
+        _url(where, "issuer", issuer)
     jwks = entry.get("jwks")
     if not isinstance(jwks, str) or not jwks.startswith("data:"):
         jwks = _url(where, "jwks", jwks)
@@ -121,4 +145,20 @@ def _url(where: str, key: str, value: Any) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         extra = " or a data: URI" if key == "jwks" else ""
         raise AuthConfigError(f"{where}: `{key}` must be an http(s) URL{extra}, not {value!r}")
+    if parsed.scheme == "http" and not is_loopback_host(parsed.hostname):
+        raise AuthConfigError(
+            f"{where}: `{key}` {value!r} uses plain http, which is allowed only for "
+            "localhost and loopback addresses (127.0.0.0/8, ::1): use https://")
     return value
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Whether `host` (as urlparse gives it: lower case, no brackets) is this machine."""
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

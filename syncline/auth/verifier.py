@@ -1,11 +1,12 @@
 """Verifying the JWTs clients present, against the app's configured providers.
 
 A token is accepted only if every check passes: its `iss` names a configured
-provider exactly, its `aud` is that provider's application id (when it has one),
-it is signed by one of the provider's published keys with the provider's
-algorithm (RS256 or ES256: never `none`, never an HMAC algorithm, so a public
-key can never double as a shared secret), and it is inside its `nbf`/`exp`
-window, give or take a small leeway for clock skew. The checks run on our
+provider exactly (an OIDC domain with or without a trailing slash), its `aud` is
+that provider's application id (when it has one), it is signed by one of the
+provider's published keys with the provider's algorithm (RS256 or ES256: never
+`none`, never an HMAC algorithm, so a public key can never double as a shared
+secret), and it is inside its `nbf`/`exp` window, give or take a small leeway
+for clock skew. The checks run on our
 clock, with PyJWT doing the signature.
 """
 
@@ -144,13 +145,13 @@ class TokenVerifier:
         """The first provider for this issuer whose application id matches the audience
         (and, for a custom JWT provider, whose algorithm is the token's, so one issuer can
         be configured once per algorithm)."""
-        same_issuer = [p for p in self._providers if p.issuer == issuer]
+        same_issuer = [p for p in self._providers if issuer in p.accepted_issuers]
         if not same_issuer:
             configured = ", ".join(repr(p.issuer) for p in self._providers)
             raise AuthenticationError(
                 f"No auth provider is configured for the token's issuer {issuer!r} "
-                f"(configured: {configured}); `iss` must match a provider's domain or issuer "
-                "exactly")
+                f"(configured: {configured}); `iss` must match a provider's domain (a "
+                "trailing slash aside) or a custom JWT issuer exactly")
         audiences = audience if isinstance(audience, list) else [audience]
         for_audience = [p for p in same_issuer
                         if p.application_id is None or p.application_id in audiences]
@@ -218,7 +219,7 @@ def _verified_claims(token: str, key: Any, algorithm: str,
     audience = provider.application_id
     try:
         return jwt.decode(
-            token, key, algorithms=[algorithm], issuer=provider.issuer,
+            token, key, algorithms=[algorithm], issuer=list(provider.accepted_issuers),
             audience=audience,
             options={"verify_aud": audience is not None, "verify_exp": False,
                      "verify_nbf": False, "verify_iat": False, "require": []},

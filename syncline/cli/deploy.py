@@ -13,6 +13,7 @@ from syncline.cli import console
 from syncline.errors import DatabaseInUseError, DiskFullError
 from syncline.functions import ExecutionRecord, PushError
 from syncline.server.deployment import Deployment
+from syncline.server.origins import fallback_warning, public_urls
 from syncline.server.request_bodies import InvalidSettingError
 from syncline.server.runtime import serve_deployment
 from syncline.storage.disk_full import is_disk_full
@@ -39,8 +40,11 @@ def print_record(record: ExecutionRecord, *, include_logs: bool) -> None:
 
 async def run_deployment(
     directory: Path, *, host: str, port: int, site_port: int, data_dir: Path | None, dev: bool,
-    durability: Durability = "full",
+    durability: Durability = "full", cloud_origin: str | None = None,
+    site_origin: str | None = None,
 ) -> int:
+    """Serve the app until stopped; the exit status. `cloud_origin`/`site_origin` (checked
+    by `parse_origin`) are the public URLs handed out (server/origins.py)."""
     directory = directory.resolve()
     try:
         deployment = Deployment(
@@ -65,6 +69,11 @@ async def run_deployment(
     if deployment.db.read_only:
         console.err.print("[yellow]The disk holding the database is full: serving reads "
                           "only; writes fail until space is freed.[/]", highlight=False)
+    origins = {"cloud_origin": cloud_origin, "site_origin": site_origin}
+    if (cloud_origin or port) and (site_origin or site_port):  # known before the ports are
+        # bound (port 0 picks one then): module-level code of the first push sees them
+        early = public_urls(host, port, site_port, **origins)
+        deployment.set_urls(early.cloud, early.site)  # CONVEX_CLOUD_URL, CONVEX_SITE_URL
     if not await _push(deployment, first=True) and not dev:
         deployment.close()
         return 1
@@ -74,8 +83,9 @@ async def run_deployment(
 
     def started(api_port: int, site_port: int) -> None:
         nonlocal wrote_record
-        url, site_url = f"http://{host}:{api_port}", f"http://{host}:{site_port}"
-        deployment.set_urls(url, site_url)  # CONVEX_CLOUD_URL, CONVEX_SITE_URL
+        urls = public_urls(host, api_port, site_port, **origins)
+        deployment.set_urls(urls.cloud, urls.site)  # CONVEX_CLOUD_URL, CONVEX_SITE_URL
+        url, site_url = urls.local_cloud, urls.local_site  # for `syncline run` here
         try:
             record.parent.mkdir(parents=True, exist_ok=True)
             record.write_text(json.dumps({
@@ -90,8 +100,14 @@ async def run_deployment(
                               "`syncline run`[/]", highlight=False)
         mode = "dev" if dev else "production"
         console.out.print(f"[bold green]syncline {mode} deployment[/] of {directory}")
-        console.out.print(f"  API and sync:  [bold]{url}[/]")
-        console.out.print(f"  HTTP actions:  [bold]{site_url}[/]")
+        console.out.print(f"  API and sync:  [bold]{url}[/]", highlight=False)
+        console.out.print(f"  HTTP actions:  [bold]{site_url}[/]", highlight=False)
+        if urls.differ:
+            console.out.print(f"  Public URLs:   [bold]{urls.cloud}[/] (API), "
+                              f"[bold]{urls.site}[/] (HTTP actions)", highlight=False)
+        warning = fallback_warning(host, urls, **origins)
+        if warning is not None:
+            console.err.print(f"[yellow]{warning}[/]", highlight=False)
         console.out.print(f"  Admin key:     {deployment.admin_keys.admin_key()}")
         if dev:
             console.out.print("  Watching convex/ for changes. Ctrl+C to stop.")

@@ -15,6 +15,7 @@ from syncline.cli.deploy import run_deployment
 from syncline.cli.env import env
 from syncline.cli.logs import logs
 from syncline.cli.scheduled import scheduled
+from syncline.server.origins import OriginError, parse_origin
 from syncline.server.runtime import run_event_loop
 from syncline.storage.sqlite import Durability
 
@@ -40,7 +41,31 @@ def init(directory: Path) -> None:
     console.out.print(f"Next: [bold]syncline dev {directory}[/]")
 
 
+def _origin(name: str, value: str | None, variable: str) -> str | None:
+    """A validated public origin. The error names the variable when the value came from
+    it (click records where a value came from only after its callbacks run)."""
+    if value is None:
+        return None
+    ctx = click.get_current_context()
+    from_env = ctx.get_parameter_source(name) is click.core.ParameterSource.ENVIRONMENT
+    try:
+        return parse_origin(value, name=variable if from_env else
+                            "--" + name.replace("_", "-"))
+    except OriginError as e:
+        raise click.UsageError(str(e), ctx) from None
+
+
 def _deployment_options(fn):  # type: ignore[no-untyped-def]
+    fn = click.option("--site-origin", envvar="CONVEX_SITE_ORIGIN", show_envvar=True,
+                      metavar="URL",
+                      help="Public origin of the HTTP actions site, as clients reach it "
+                           "(e.g. https://site.example.com): CONVEX_SITE_URL. Default: "
+                           "the listening address.")(fn)
+    fn = click.option("--cloud-origin", envvar="CONVEX_CLOUD_ORIGIN", show_envvar=True,
+                      metavar="URL",
+                      help="Public origin of the API, as clients reach it (e.g. "
+                           "https://api.example.com): file URLs and CONVEX_CLOUD_URL. "
+                           "Default: the listening address.")(fn)
     fn = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
                       help="Where the database and files live (default: DIR/.syncline).")(fn)
     fn = click.option("--durability", type=click.Choice(["full", "normal"]), default="full",
@@ -60,10 +85,13 @@ def _deployment_options(fn):  # type: ignore[no-untyped-def]
 
 
 def _serve(dev: bool, directory: Path, host: str, port: int, site_port: int,
-           data_dir: Path | None, durability: Durability) -> None:
+           data_dir: Path | None, durability: Durability, cloud_origin: str | None,
+           site_origin: str | None) -> None:
+    cloud_origin = _origin("cloud_origin", cloud_origin, "CONVEX_CLOUD_ORIGIN")
+    site_origin = _origin("site_origin", site_origin, "CONVEX_SITE_ORIGIN")
     sys.exit(run_event_loop(run_deployment(
         directory, host=host, port=port, site_port=site_port, data_dir=data_dir, dev=dev,
-        durability=durability)))
+        durability=durability, cloud_origin=cloud_origin, site_origin=site_origin)))
 
 
 @main.command()

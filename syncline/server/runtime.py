@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -46,7 +47,16 @@ class _Server(uvicorn.Server):
 def bind(host: str, port: int) -> socket.socket:
     """Listen on host:port ourselves, so a busy port is a clear error before anything starts
     (uvicorn would exit the process from inside its task)."""
+    bare = host.strip("[]")  # `--host [::1]` and `--host ::1` alike
     try:
+        ipv6 = ipaddress.ip_address(bare).version == 6
+    except ValueError:
+        ipv6 = False  # a name (localhost) or an IPv4 address
+    try:
+        if ipv6:  # `::` listens on IPv4 too where the system allows it, as 0.0.0.0 does
+            return socket.create_server(
+                (bare, port), family=socket.AF_INET6, reuse_port=False, backlog=2048,
+                dualstack_ipv6=bare == "::" and socket.has_dualstack_ipv6())
         return socket.create_server((host, port), reuse_port=False, backlog=2048)
     except OSError as e:
         raise OSError(f"Cannot listen on {host}:{port}: {e.strerror or e}. Is another "

@@ -65,6 +65,45 @@ def test_oidc_provider_over_plain_http_is_allowed() -> None:
     assert providers == [OidcProvider(domain="http://127.0.0.1:8000", application_id="a")]
 
 
+@pytest.mark.parametrize("domain, expected", [
+    ("your-domain.us.auth0.com", "https://your-domain.us.auth0.com"),
+    ("your-domain.us.auth0.com/", "https://your-domain.us.auth0.com/"),
+    ("auth.example.com/api/auth", "https://auth.example.com/api/auth"),
+    ("https://auth.example.com", "https://auth.example.com"),
+])
+def test_oidc_domain_without_scheme_means_https(domain: str, expected: str) -> None:
+    (provider,) = parse_providers([{"domain": domain, "applicationID": "a"}])
+    assert provider == OidcProvider(domain=expected, application_id="a")
+
+
+@pytest.mark.parametrize("url", [
+    "http://localhost:8000", "http://LOCALHOST", "http://127.0.0.1", "http://127.8.9.10:1/x",
+    "http://[::1]:9000",
+])
+def test_plain_http_is_allowed_for_loopback(url: str) -> None:
+    (provider,) = parse_providers([{"domain": url, "applicationID": "a"}])
+    assert provider.issuer == url
+    (custom,) = parse_providers([custom_entry(issuer=url, jwks=url + "/jwks.json")])
+    assert custom.issuer == url
+
+
+@pytest.mark.parametrize("url", [
+    "http://auth.example.com", "http://10.0.0.5:8080", "http://[::2]", "http://0.0.0.0",
+    "http://localhost.example.com", "HTTP://auth.example.com",
+])
+@pytest.mark.parametrize("key", ["domain", "issuer", "jwks"])
+def test_plain_http_elsewhere_is_refused(url: str, key: str) -> None:
+    entry = ({"domain": url, "applicationID": "a"} if key == "domain"
+             else custom_entry(**{key: url}))
+    message = config_error([entry], rf"`{key}`.*plain http")
+    assert "localhost" in message and "https://" in message
+
+
+def test_custom_jwt_issuer_that_is_not_a_url_is_kept_as_is() -> None:
+    (provider,) = parse_providers([custom_entry(issuer="my-token-service")])
+    assert provider.issuer == "my-token-service"
+
+
 def test_custom_jwt_provider() -> None:
     providers = parse_providers([custom_entry()])
     assert providers == [
@@ -140,8 +179,8 @@ def test_oidc_missing_application_id() -> None:
     config_error([{"domain": DOMAIN}], r"(?i)applicationID|application_id|application id")
 
 
-@pytest.mark.parametrize("domain", ["auth.example.com", "ftp://auth.example.com", "", 123, None],
-                         ids=["no-scheme", "ftp", "empty", "int", "none"])
+@pytest.mark.parametrize("domain", ["ftp://auth.example.com", "", 123, None, "https://"],
+                         ids=["ftp", "empty", "int", "none", "no-host"])
 def test_oidc_bad_domain(domain: Any) -> None:
     config_error([{"domain": domain, "applicationID": "a"}], r"domain")
 

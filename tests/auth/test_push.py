@@ -48,6 +48,8 @@ async def test_no_auth_config_means_no_providers(deployment):
      " 'jwks': 'data:application/json,%7B%22keys%22%3A%5B%5D%7D'}]\n", "no RSA or EC"),
     ("providers = [{'domain': None, 'application_id': 'x'}]\n",  # an unset env variable
      "`domain` must be an http(s) URL"),
+    ("providers = [{'domain': 'http://auth.example.com', 'application_id': 'x'}]\n",
+     "plain http, which is allowed only for localhost and loopback addresses"),
 ])
 async def test_an_invalid_auth_config_is_refused_and_the_last_good_one_kept(
         deployment, text, message):
@@ -76,3 +78,12 @@ async def test_key_caches_survive_pushes_that_keep_the_provider(deployment):
     write_config(deployment, config.replace("https://a/jwks", "https://a/other"))
     await deployment.push()
     assert deployment.auth_verifier.providers[0].jwks == "https://a/other"
+
+
+async def test_a_domain_without_scheme_is_pushed_as_https(deployment):
+    # The Auth0 page's own example: `domain: "your-domain.us.auth0.com"`.
+    write_config(deployment, "providers = [{'domain': 'your-domain.us.auth0.com', "
+                             "'applicationID': 'abc'}]\n")
+    await deployment.push()
+    (provider,) = deployment.auth_verifier.providers
+    assert provider.domain == "https://your-domain.us.auth0.com"

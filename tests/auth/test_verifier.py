@@ -422,9 +422,34 @@ async def test_issuer_must_match_exactly(
     idp: LocalIdentityProvider, make_verifier: MakeVerifier, clock: FakeClock
 ) -> None:
     verifier = make_verifier([oidc(idp)])
-    for iss in (idp.issuer + "/", idp.issuer.upper(), idp.issuer.replace("http:", "https:")):
+    for iss in (idp.issuer + "//", idp.issuer.upper(), idp.issuer.replace("http:", "https:"),
+                idp.issuer + "/x", idp.issuer[:-1]):
         message = await rejected(verifier, idp.mint(now=clock.now, iss=iss), r"(?i)no (auth )?provider")
         assert iss in message
+
+
+@pytest.mark.parametrize("domain_slash, iss_slash", [("", "/"), ("/", ""), ("/", "/")])
+async def test_oidc_domain_and_iss_may_differ_by_a_trailing_slash(
+    idp: LocalIdentityProvider, make_verifier: MakeVerifier, clock: FakeClock,
+    domain_slash: str, iss_slash: str,
+) -> None:
+    # Auth0 writes `iss` as `https://tenant.auth0.com/` while its setup page (and Convex's)
+    # gives the domain without the slash: both name the same issuer URL.
+    verifier = make_verifier([OidcProvider(domain=idp.issuer + domain_slash,
+                                           application_id=DEFAULT_AUDIENCE)])
+    token = idp.mint(now=clock.now, iss=idp.issuer + iss_slash, subject="auth0|ada")
+    result = await verifier.verify(token)
+    assert result.identity.issuer == idp.issuer + iss_slash  # the token's own `iss`
+    assert result.identity.token_identifier == f"{idp.issuer}{iss_slash}|auth0|ada"
+    assert idp.discovery_fetches == 1
+
+
+async def test_custom_jwt_issuer_still_matches_exactly(
+    idp: LocalIdentityProvider, make_verifier: MakeVerifier, clock: FakeClock
+) -> None:
+    verifier = make_verifier([custom(idp)])
+    token = idp.mint(now=clock.now, iss=idp.issuer + "/")
+    await rejected(verifier, token, r"(?i)no (auth )?provider")
 
 
 async def test_no_providers_configured(idp: LocalIdentityProvider, make_verifier: MakeVerifier) -> None:
