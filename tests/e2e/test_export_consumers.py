@@ -273,3 +273,25 @@ def test_airbyte_connector_discovers_and_reads_every_table(
         jsonschema.Draft7Validator(schema).validate(record["data"])
     floats = [r["data"]["value"] for r in snapshot if r["stream"] == "readings"]
     assert floats and all(type(x) is float for x in floats)
+
+
+def test_a_union_table_merges_its_members_fields() -> None:
+    """A field two members type differently is `anyOf` both; it is required only when
+    every member requires it; the schema stays a closed object with properties."""
+    from syncline import v
+    from syncline.server.streaming_export import table_schema
+
+    validator = v.union(v.object({"kind": v.literal("a"), "n": v.float64(), "both": v.string()}),
+                        v.object({"kind": v.literal("b"), "n": v.string(), "both": v.string(),
+                                  "extra": v.optional(v.boolean())}))
+    schema = table_schema("t", validator, delta=False)
+    assert schema["type"] == "object" and schema["additionalProperties"] is False
+    properties = schema["properties"]
+    assert properties["n"]["anyOf"][1] == {"type": "string"}
+    assert properties["both"] == {"type": "string"}
+    assert properties["extra"] == {"type": "boolean"}
+    assert set(schema["required"]) == {"_id", "_creationTime", "kind", "n", "both"}
+    jsonschema.validate({"_id": "x", "_creationTime": 1.0, "kind": "b", "n": "s", "both": ""},
+                        schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"_id": "x", "_creationTime": 1.0, "kind": "a", "n": 1.0}, schema)
