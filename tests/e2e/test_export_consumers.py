@@ -295,3 +295,18 @@ def test_a_union_table_merges_its_members_fields() -> None:
                         schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"_id": "x", "_creationTime": 1.0, "kind": "a", "n": 1.0}, schema)
+
+
+def test_convex_uniform_json_text_still_imports_floats_and_ints() -> None:
+    """Convex's "uniform" generated_schema: its documents.jsonl writes a float64 `1.0` and
+    an int64 `1`; read from the bytes, they stay a float and an Int64."""
+    from syncline import Int64
+    from syncline.data.generated_schema import parse_generated_schema, to_documents
+    from syncline.data.jsonl import jsonl_lines
+
+    schema = parse_generated_schema(b'"uniform"\n')
+    lines = b'{"_id":"a","f":1.0,"i":1,"z":0.0,"xs":[2.0,3]}\n'
+    [(_, doc)] = to_documents(list(jsonl_lines(lines)), schema)
+    assert type(doc["f"]) is float and doc["f"] == 1.0 and type(doc["z"]) is float
+    assert type(doc["i"]) is Int64 and doc["i"] == 1
+    assert type(doc["xs"][0]) is float and type(doc["xs"][1]) is Int64
