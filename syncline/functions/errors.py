@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 
 from syncline.errors import ConvexError, DiskFullError, SynclineError
-from syncline.values import UNDEFINED, check_value, normalize, to_export_json
+from syncline.values import UNDEFINED, check_value, normalize
+from syncline.values.json_codec import to_js_json
 
 
 class FunctionNotFoundError(SynclineError):
@@ -93,7 +94,7 @@ def _headline(error: BaseException) -> str:
 
 def _json_text(data: Any) -> str:
     """As JavaScript would print it: whole numbers without a fraction."""
-    return orjson.dumps(to_export_json(_convex_data(data))).decode()
+    return orjson.dumps(to_js_json(_convex_data(data))).decode()
 
 
 def _convex_data(data: Any) -> Any:

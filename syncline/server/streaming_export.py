@@ -54,6 +54,7 @@ from syncline.storage.interface import DocumentRevision
 from syncline.values import encode_id, to_export_json, unpack
 
 PAGE_SIZE = 1_000
+ROOT_COMPONENT = ""  # the `_component` of the app's own tables (syncline has no components)
 FORMATS = ("json",)
 JSON_SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"
 _TIMESTAMP = re.compile(r"[0-9]{1,19}")
@@ -143,13 +144,17 @@ class ExportApi:
         return info.name if info is not None else f"#{number}"
 
     def _value(self, revision: DocumentRevision) -> dict[str, Any]:
+        """A record as Convex emits it: the document (or just its `_id` for a deletion)
+        plus `_ts`, `_table`, `_component` and `_deleted` on every record."""
         table = self._table_name(revision.table_number)
         if revision.value is None:
-            return {"_id": encode_id(revision.table_number, revision.internal_id),
-                    "_ts": revision.ts, "_deleted": True, "_table": table}
-        value = to_export_json(unpack(revision.value))
+            value = {"_id": encode_id(revision.table_number, revision.internal_id)}
+        else:
+            value = to_export_json(unpack(revision.value))
         value["_ts"] = revision.ts
         value["_table"] = table
+        value["_component"] = ROOT_COMPONENT
+        value["_deleted"] = revision.value is None
         return value
 
     # -- routes ----------------------------------------------------------------------------
@@ -307,37 +312,65 @@ def _system_fields(table: str) -> dict[str, Any]:
     }
 
 
+# The metadata fields of every list_snapshot / document_deltas record, typed as Convex
+# declares them: a deletion carries them and `_id` only, so they are all that is required.
+_DELTA_FIELDS: dict[str, Any] = {
+    "_ts": {"type": "integer",
+            "$description": "timestamp of the commit that wrote this revision"},
+    "_deleted": {"type": "boolean",
+                 "$description": "true for a deletion, which carries only _id and the "
+                                 "metadata fields"},
+    "_table": {"type": "string"},
+    "_component": {"type": "string",
+                   "$description": "component path; \"\" for the app's own tables"},
+}
+
+
 def _document_schema(table: str, body: dict[str, Any], delta: bool) -> dict[str, Any]:
-    """`body` (an object schema, or None for any fields) with the system fields."""
+    """`body` (an object schema) with the system fields, and with the record metadata
+    fields if `delta`."""
     schema = dict(body)
     schema["properties"] = {**_system_fields(table), **body.get("properties", {})}
-    required = ["_id", "_creationTime", *body.get("required", [])]
     if not delta:
-        schema["required"] = required
+        schema["required"] = ["_id", "_creationTime", *body.get("required", [])]
         return schema
-    schema["properties"].update({
-        "_ts": {"type": "integer", "$description": "timestamp of the commit that wrote this "
-                                                   "revision"},
-        "_table": {"const": table},
-        "_deleted": {"const": True, "$description": "present (true) only on deletions, which "
-                                                    "carry just _id, _ts, _table and _deleted"},
-    })
-    schema["required"] = ["_id", "_ts", "_table"]
-    # A deletion has only the metadata fields; any other revision is a whole document.
-    schema["if"] = {"required": ["_deleted"]}
-    schema["then"] = {"maxProperties": 4}
-    schema["else"] = {"required": required}
+    schema["properties"].update(_DELTA_FIELDS)
+    schema["required"] = ["_id", *_DELTA_FIELDS]
     return schema
 
 
+def _merge_objects(members: list[dict[str, Any]]) -> dict[str, Any]:
+    """One object schema for a union of object schemas, as connectors need a top-level
+    `properties`: every member's fields, a field typed `anyOf` its members' types where
+    they differ, required only where every member requires it."""
+    properties: dict[str, Any] = {}
+    for member in members:
+        for name, field in member["properties"].items():
+            options = properties.setdefault(name, [])
+            if field not in options:
+                options.append(field)
+    required = [name for name in properties
+                if all(name in member["required"] for member in members)]
+    return {
+        "type": "object",
+        "properties": {name: options[0] if len(options) == 1 else {"anyOf": options}
+                       for name, options in properties.items()},
+        "required": required,
+        "additionalProperties": False,
+        "$description": f"union of {len(members)} object shapes, merged",
+    }
+
+
 def table_schema(table: str, validator: Validator | None, *, delta: bool) -> dict[str, Any]:
+    """A top-level object schema with `properties` for every table, whatever its
+    validator (Airbyte's connector reads `properties` of each one)."""
     permissive: dict[str, Any] = {"type": "object", "additionalProperties": True}
     if isinstance(validator, ObjectValidator):
         schema = _document_schema(table, _object_schema(validator), delta)
     elif isinstance(validator, UnionValidator) and all(
             isinstance(m, ObjectValidator) for m in validator.members):
-        schema = {"anyOf": [_document_schema(table, _object_schema(m), delta)
-                            for m in validator.members]}
+        merged = _merge_objects([_object_schema(m) for m in validator.members])
+        schema = _document_schema(table, merged, delta)
     else:
         schema = _document_schema(table, permissive, delta)
         schema["$description"] = f"documents of {table} (the schema does not constrain them)"

@@ -14,7 +14,9 @@
    snapshot export): int64 -> decimal string, bytes -> base64 string, NaN/inf ->
    "NaN"/"Infinity"/"-Infinity" (the docs' "json Format for Export" column of the
    Convex types table: int64 "string (base10)", bytes "string (base64)", float64
-   "number / string", "Inf and NaN are JSON serialized as strings").
+   "number / string", "Inf and NaN are JSON serialized as strings"). A float64 stays
+   a JSON float even when whole (`3.0`), as Convex writes it; `to_js_json` is the
+   JavaScript-style rendering (`3`) for messages.
 
 3. `format_value`: compact rendering of a value for error messages.
 """
@@ -223,18 +225,26 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
 # ----------------------------------------------------------------------------- export JSON
 
 
-_SAFE_INTEGER: Final = 2**53
-
-
 def _float_to_export(v: float) -> Any:
+    # A float stays a JSON float, whole or not (orjson writes 3.0 as `3.0`), as Convex writes
+    # float64s: consumers type a column from the numbers they see, and `3` reads as an integer.
     if isfinite(v):
-        # Integral values print as JavaScript prints them (3, not 3.0); -0.0 stays a float.
-        if v.is_integer() and abs(v) < _SAFE_INTEGER and (v != 0 or copysign(1.0, v) > 0):
-            return int(v)
         return v
     if v != v:
         return "NaN"
     return "Infinity" if v > 0 else "-Infinity"
+
+
+def _float_to_js(v: float) -> Any:
+    if isfinite(v):
+        # As JavaScript prints numbers (3, not 3.0); -0.0 stays a float.
+        if v.is_integer() and abs(v) < _SAFE_INTEGER and (v != 0 or copysign(1.0, v) > 0):
+            return int(v)
+        return v
+    return _float_to_export(v)
+
+
+_SAFE_INTEGER: Final = 2**53
 
 
 def _list_to_export(v: list[Any]) -> Any:
@@ -260,11 +270,25 @@ _TO_EXPORT: Final[dict[type, Any]] = {
 def to_export_json(value: Any) -> Any:
     """Lossy, human-friendly JSON of `format=json` exports: int64 -> "123" (decimal
     string), bytes -> base64 string, NaN/inf -> "NaN"/"Infinity"/"-Infinity",
-    other floats (including -0.0) -> numbers."""
+    other floats (whole ones and -0.0 included) -> Python floats, which serialize as
+    `3.0` and `-0.0`, as Convex writes float64s."""
     enc = _TO_EXPORT.get(type(value))
     if enc is None:
         return _not_canonical(value)
     return enc(value)
+
+
+def to_js_json(value: Any) -> Any:
+    """`to_export_json`, but whole floats below 2^53 become ints, so the JSON text reads
+    as JavaScript's `JSON.stringify` would print it (`3`): for messages, such as a
+    ConvexError's text, never for data."""
+    if type(value) is float:
+        return _float_to_js(value)
+    if type(value) is list:
+        return [to_js_json(x) for x in value]
+    if type(value) is dict:
+        return {key: to_js_json(item) for key, item in value.items()}
+    return to_export_json(value)
 
 
 # ----------------------------------------------------------------------------- error text

@@ -81,7 +81,7 @@ def apply(state: dict[str, dict], values: list[dict]) -> None:
 
 
 def strip(value: dict) -> dict:
-    return {k: x for k, x in value.items() if k not in ("_ts", "_table")}
+    return {k: x for k, x in value.items() if k not in ("_ts", "_table", "_component", "_deleted")}
 
 
 def current_state(server: Server) -> dict[str, dict]:

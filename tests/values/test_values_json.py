@@ -18,6 +18,7 @@ from syncline.values import (
     to_export_json,
     to_json,
 )
+from syncline.values.json_codec import to_js_json
 
 
 @given(values)
@@ -142,12 +143,12 @@ def test_export_json():
     }
     value["whole"] = 3.0
     out = to_export_json(value)
-    assert type(out["whole"]) is int
+    assert type(out["whole"]) is float
     assert out == {
         "i": "1152921504606846976",
         "small": "-3",
         "f": 1.5,
-        "whole": 3,
+        "whole": 3.0,
         "z": -0.0,
         "nan": "NaN",
         "inf": "Infinity",
@@ -160,6 +161,23 @@ def test_export_json():
     }
     assert math.copysign(1.0, out["z"]) < 0
     orjson.dumps(out)  # plain JSON
+
+
+def test_export_json_writes_whole_float64s_as_floats():
+    """Issue 18 item 1: a whole float64 is written `1.0`, as Convex writes it, so a
+    consumer typing columns from the JSON sees a float; int64 stays a decimal string."""
+    doc = {"zero": 0.0, "one": 1.0, "big": 2.0**60, "neg": -2.0, "i": Int64(1),
+           "nested": [1.0, {"x": 2.0}]}
+    text = orjson.dumps(to_export_json(doc))
+    assert text == (b'{"zero":0.0,"one":1.0,"big":1.152921504606847e+18,"neg":-2.0,"i":"1",'
+                    b'"nested":[1.0,{"x":2.0}]}')
+    assert orjson.loads(text)["one"].__class__ is float
+
+
+def test_js_json_prints_whole_numbers_as_javascript_does():
+    assert orjson.dumps(to_js_json({"n": 3.0, "f": 1.5, "z": -0.0, "i": Int64(2),
+                                    "a": [4.0, math.inf]})) == \
+        b'{"n":3,"f":1.5,"z":-0.0,"i":"2","a":[4,"Infinity"]}'
 
 
 @given(values)
