@@ -14,7 +14,12 @@ from typing import Any
 
 from syncline.database import Query, Transaction, WriteResult
 from syncline.database.catalog import SYSTEM_TABLES, is_system_table, unknown_index, unknown_table
-from syncline.errors import InvalidIdError, InvalidValueError, ReadOnlyTransactionError
+from syncline.errors import (
+    InvalidIdError,
+    InvalidValueError,
+    ReadOnlyTransactionError,
+    SynclineError,
+)
 from syncline.functions.diagnostics import (
     ACTION_CAPABILITIES,
     MUTATION_CAPABILITIES,
@@ -81,6 +86,8 @@ class DatabaseReader:
             raise error
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
         if name in _WRITES:
             raise ReadOnlyTransactionError(
                 f"ctx.db.{name} is not allowed in a query: queries are read-only. "
@@ -218,7 +225,7 @@ def _awaited_values(write: Callable[[], WriteResult], value: Any, what: str) -> 
     an `await` is missing instead of naming an unsupported type."""
     try:
         return write()
-    except InvalidValueError:
+    except SynclineError:  # an unsupported value, or one its table's validator refuses
         error = missing_await(value, what)
         if error is not None:
             raise error from None

@@ -39,7 +39,11 @@ def missing_attribute(owner: str, target: Any, name: str,
     if capabilities and snake in capabilities:
         spelled = f"{owner}.{name}" + (f" (syncline's {snake})" if snake != name else "")
         return AttributeError(f"{spelled} is not available here: {capabilities[snake]}")
-    known = [n for n in dir(target) if not n.startswith("_")]
+    try:  # not dir(target): that looks up __dict__, which may land in __getattr__ again
+        own = list(object.__getattribute__(target, "__dict__"))
+    except AttributeError:
+        own = []
+    known = [n for n in [*dir(type(target)), *own] if not n.startswith("_")]
     if snake != name and snake in known:
         return AttributeError(
             f"{owner} has no attribute {name!r}: syncline uses snake_case: {snake}")
@@ -136,27 +140,26 @@ class MissingAwaitError(SynclineError):
 
 
 def missing_await(value: Any, what: str) -> MissingAwaitError | None:
-    """The error for `what` when `value` holds an awaitable, else None. Closes a coroutine
-    found at the top, so Python does not also warn that it was never awaited."""
+    """The error for `what` when `value` holds an awaitable, else None."""
     path = awaitable_path(value)
     if path is None:
         return None
-    if path == "" and inspect.iscoroutine(value):
-        value.close()
     where = f" at {path}" if path else ""
-    name = _awaitable_name(value, path)
+    item = _item(value, path)
+    if inspect.iscoroutine(item):
+        name = f"a coroutine ({item.__qualname__})"
+        item.close()  # so Python does not also warn that it was never awaited
+    else:
+        name = f"an awaitable ({type(item).__name__})"
     return MissingAwaitError(
         f"{what}{where} is {name}, not a value: did you forget `await`? "
         f"(write `await ctx.db.get(...)`, `await ctx.run_query(...)`)")
 
 
-def _awaitable_name(value: Any, path: str) -> str:
-    item = value
-    for part in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path):
-        item = item[part[0]] if part[0] else item[int(part[1])]
-    if inspect.iscoroutine(item):
-        return f"a coroutine ({item.__qualname__})"
-    return f"an awaitable ({type(item).__name__})"
+def _item(value: Any, path: str) -> Any:
+    for key, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path):
+        value = value[key] if key else value[int(index)]
+    return value
 
 
 # -- function paths ---------------------------------------------------------------------

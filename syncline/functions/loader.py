@@ -190,7 +190,10 @@ def _describe_failure(path: str, error: BaseException, convex_dir: Path | None =
                 continue
             frames.append(frame)
     where = "".join(traceback.format_list(frames))
-    detail = "".join(traceback.format_exception_only(type(error), error)).rstrip()
+    if isinstance(error, SynclineError):  # syncline's own errors: no module prefix
+        detail = f"{type(error).__name__}: {error}"
+    else:
+        detail = "".join(traceback.format_exception_only(type(error), error)).rstrip()
     hint = _import_hint(error, convex_dir)
     text = f"Failed to load convex/{path}.py:\n{where}{detail}{hint}"
     if convex_dir is not None:

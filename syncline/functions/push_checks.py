@@ -173,7 +173,7 @@ def database_names(convex_dir: Path, file: Path, tree: ast.Module,
             table = _literal(node.args[0]) if len(node.args) == _TABLE_FIRST[method] else None
             error = None if table is None else unknown_table(schema, table)
             if error is not None:
-                yield Problem(where, node.lineno, str(error))
+                yield Problem(where, _line(node), str(error))
         elif method in ("with_index", "with_search_index") and node.args:
             base = node.func.value
             if not (isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute)
@@ -185,7 +185,12 @@ def database_names(convex_dir: Path, file: Path, tree: ast.Module,
                 continue
             error = unknown_index(schema, table, index, search=method == "with_search_index")
             if error is not None:
-                yield Problem(where, node.lineno, str(error))
+                yield Problem(where, _line(node), str(error))
+
+
+def _line(call: ast.Call) -> int:
+    """The line of the method name in a call that may span lines (a chained `.index(`)."""
+    return call.func.end_lineno or call.lineno
 
 
 def _is_db(node: ast.expr) -> bool:
@@ -260,5 +265,5 @@ def _index_line(tree: ast.Module | None, index_name: str) -> int:
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and node.func.attr in ("index", "search_index", "vector_index")
                 and node.args and _literal(node.args[0]) == index_name):
-            return node.lineno
+            return _line(node)
     return 1
