@@ -247,6 +247,11 @@ class Auth:
         self._error = error
         self.used = False
 
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise missing_attribute("ctx.auth", self, name)
+
     async def get_user_identity(self) -> UserIdentity | None:
         self.used = True
         if self._error is not None:
@@ -290,7 +295,8 @@ class QueryCtx(CapabilityHints):
                  storage: Any = None) -> None:
         self.db = db
         self.auth = auth
-        self.storage: Any = storage or Unavailable("ctx.storage", "file storage functions")
+        self.storage: Any = (SnakeCaseProxy(storage, "ctx.storage") if storage else
+                             Unavailable("ctx.storage", "file storage functions"))
         self.run_query = run_query
 
 
@@ -306,7 +312,8 @@ class MutationCtx(CapabilityHints):
         self.db = db
         self.auth = auth
         self.scheduler = SnakeCaseProxy(scheduler, "ctx.scheduler")
-        self.storage: Any = storage or Unavailable("ctx.storage", "file storage functions")
+        self.storage: Any = (SnakeCaseProxy(storage, "ctx.storage") if storage else
+                             Unavailable("ctx.storage", "file storage functions"))
         self.run_query = run_query
         self.run_mutation = run_mutation
 
@@ -323,7 +330,8 @@ class ActionCtx(CapabilityHints):
     ) -> None:
         self.auth = auth
         self.scheduler = SnakeCaseProxy(scheduler, "ctx.scheduler")
-        self.storage: Any = storage or Unavailable("ctx.storage", "file storage functions")
+        self.storage: Any = (SnakeCaseProxy(storage, "ctx.storage") if storage else
+                             Unavailable("ctx.storage", "file storage functions"))
         self.run_query = run_query
         self.run_mutation = run_mutation
         self.run_action = run_action

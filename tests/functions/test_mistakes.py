@@ -288,6 +288,7 @@ async def test_a_misspelled_function_path_suggests_the_closest(tmp_path, db):
     ("await ctx.runQuery('todos:q', {})", "syncline uses snake_case: run_query"),
     ("await ctx.scheduler.runAfter(0, 'todos:q', {})", "syncline uses snake_case: run_after"),
     ('ctx.db.normalizeId("todos", "x")', "syncline uses snake_case: normalize_id"),
+    ("await ctx.auth.getUserIdentity()", "syncline uses snake_case: get_user_identity"),
 ])
 async def test_convex_camel_case_names_point_to_the_snake_case_ones(tmp_path, db, code,
                                                                    expected):
