@@ -10,6 +10,8 @@ returns `Problem`s; the loader reports them all at once as one PushError.
 from __future__ import annotations
 
 import ast
+import importlib.util
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from syncline.schema.validators import ObjectValidator, UnionValidator, Validato
 
 REGISTRARS = frozenset({"query", "mutation", "action", "internal_query",
                         "internal_mutation", "internal_action", "http_action"})
+_TABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _TABLE_FIRST = {"query": 1, "insert": 2, "get": 2, "patch": 3, "replace": 3, "delete": 2,
                 "normalize_id": 2}  # method -> argument count when the table comes first
 
@@ -63,8 +66,8 @@ def sibling_imports(convex_dir: Path, file: Path, tree: ast.Module) -> Iterator[
                     break
         else:
             continue
-        if not top or top in sys.stdlib_module_names:
-            continue
+        if not top or top in sys.stdlib_module_names or top == file.stem or _installed(top):
+            continue  # the standard library, itself, or a package: `import stripe` in stripe.py
         if top in here:
             dots = "."
         elif top in root:
@@ -81,6 +84,14 @@ def sibling_imports(convex_dir: Path, file: Path, tree: ast.Module) -> Iterator[
                       f"`{wrote}` imports a module of convex/ by an absolute name; convex/ "
                       f"is a package, so its modules import each other relatively: "
                       f"use `{fix}`")
+
+
+def _installed(name: str) -> bool:
+    """Whether `name` imports from sys.path (never the app folder: the loader keeps it off)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _module_names(folder: Path) -> set[str]:
@@ -169,8 +180,11 @@ def database_names(convex_dir: Path, file: Path, tree: ast.Module,
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
         method = node.func.attr
-        if method in _TABLE_FIRST and _is_db(node.func.value):
+        if method in _TABLE_FIRST and _is_db(node.func.value, strict=method not in (
+                "query", "insert")):
             table = _literal(node.args[0]) if len(node.args) == _TABLE_FIRST[method] else None
+            if table is not None and not _TABLE_NAME.fullmatch(table):
+                continue  # not a table name (`conn.db.query("SELECT ...")` of another library)
             error = None if table is None else unknown_table(schema, table)
             if error is not None:
                 yield Problem(where, _line(node), str(error))
@@ -193,9 +207,11 @@ def _line(call: ast.Call) -> int:
     return call.func.end_lineno or call.lineno
 
 
-def _is_db(node: ast.expr) -> bool:
-    return (isinstance(node, ast.Attribute) and node.attr == "db") or (
-        isinstance(node, ast.Name) and node.id == "db")
+def _is_db(node: ast.expr, strict: bool = False) -> bool:
+    """`ctx.db` (or any `x.db` / `db` unless `strict`: `get`, `delete` are common names)."""
+    if isinstance(node, ast.Attribute) and node.attr == "db":
+        return not strict or (isinstance(node.value, ast.Name) and node.value.id == "ctx")
+    return not strict and isinstance(node, ast.Name) and node.id == "db"
 
 
 def _literal(node: ast.expr) -> str | None:

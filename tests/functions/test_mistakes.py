@@ -392,3 +392,20 @@ def test_import_errors_show_the_apps_frames_not_synclines(tmp_path):
     assert 'convex/todos.py", line 6' in message and 'convex/todos.py", line 4' in message
     assert "importlib" not in message and "syncline/functions" not in message
     assert str(tmp_path) not in message
+
+
+def test_an_installed_package_named_like_a_module_is_not_a_sibling_import(tmp_path):
+    loaded = load_app(app(tmp_path, {
+        "httpx.py": "import httpx\n\nCLIENT = httpx.Client\n",  # like convex/stripe.ts
+        "todos.py": "import httpx\n",
+    }))
+    loaded.unload()
+
+
+def test_other_databases_calls_are_not_taken_for_tables(tmp_path):
+    loaded = load_app(app(tmp_path, {"schema.py": SCHEMA, "todos.py": FUNCS + """
+        def lookup(conn, cache):
+            conn.db.query("SELECT 1")
+            return cache.db.get("key", None)
+    """}))
+    loaded.unload()
