@@ -99,11 +99,13 @@ def test_factory_wrapper_private_and_installed_functions_are_registered(tmp_path
 
 
 async def test_a_wrapped_function_runs_under_its_binding_path(tmp_path, db):
-    app_dir = app(tmp_path, {"todos.py": FUNCS + """
+    app_dir = app(tmp_path, {"_wrappers.py": FUNCS + """
         def custom_query(fn):
-            async def handler(ctx, **args):
+            async def handler(ctx, **args):  # no functools.wraps
                 return {"wrapped": await fn(ctx, **args)}
             return query(handler)
+    """, "todos.py": """
+        from ._wrappers import custom_query
 
         @custom_query
         async def hello(ctx, name):
