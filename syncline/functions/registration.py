@@ -102,7 +102,9 @@ def _check_parameters(handler: Handler, args: Validator | None,
     mistake TypeScript reports for a Convex handler); return the optional arguments it
     names without a default."""
     try:
-        parameters = list(inspect.signature(handler).parameters.values())
+        # The handler's own parameters: a wrapper (functools.wraps) may add arguments on
+        # the way to the function it wraps, so that function's signature does not count.
+        parameters = list(inspect.signature(handler, follow_wrapped=False).parameters.values())
     except (TypeError, ValueError):
         return ()  # a callable inspect cannot read: nothing to check
     where = _where(handler)

@@ -411,3 +411,21 @@ def test_other_databases_calls_are_not_taken_for_tables(tmp_path):
             return cache.db.get("key", None)
     """}))
     loaded.unload()
+
+
+def test_a_wrapper_that_adds_arguments_is_not_checked_against_the_wrapped_signature(tmp_path):
+    loaded = load_app(app(tmp_path, {"todos.py": FUNCS + """
+        import functools
+
+        def with_user(fn):
+            @functools.wraps(fn)
+            async def handler(ctx, **args):
+                return await fn(ctx, user="ada", **args)
+            return handler
+
+        @query(args={"text": v.string()})
+        @with_user
+        async def greet(ctx, user, text):
+            return user + text
+    """}))
+    loaded.unload()
