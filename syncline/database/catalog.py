@@ -7,12 +7,13 @@ live in an immutable `IndexCatalog` that transactions capture when they begin.
 
 from __future__ import annotations
 
+import difflib
 import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from syncline.errors import InvalidIdError, InvalidValueError
+from syncline.errors import InvalidIdError, InvalidValueError, QueryError
 from syncline.storage.interface import Catalog, IndexRecord, TableRecord
 from syncline.values import decode_id
 
@@ -70,6 +71,44 @@ def check_table_name(name: str) -> None:
         raise InvalidValueError(
             f"Invalid table name {name[:80]!r}...: at most {MAX_TABLE_NAME_LENGTH} characters"
         )
+
+
+def unknown_table(schema: Any, name: str) -> InvalidValueError | None:
+    """The error for naming table `name` from a function, or None when allowed: with a
+    schema that keeps `strict_table_name_types=True` (the default), only its tables exist
+    for functions, as Convex's generated types allow only those."""
+    if schema is None or not schema.strict_table_name_types or name in schema.tables:
+        return None
+    return InvalidValueError(
+        f"Table {name!r} is not in convex/schema.py.{_close(name, schema.tables)} "
+        "Add it to the schema, or pass strict_table_name_types=False to define_schema "
+        "to allow tables it does not list")
+
+
+def unknown_index(schema: Any, table: str, name: str, *, search: bool = False
+                  ) -> QueryError | None:
+    """The error for reading table `table` through index `name` that the schema does not
+    define (with a did-you-mean), or None when it exists or the schema does not list the
+    table (the query itself then reports a missing index)."""
+    definition = None if schema is None else schema.tables.get(table)
+    if definition is None:
+        return None
+    if search:
+        names = [i.name for i in definition.search_indexes]
+        kind, define = "search index", "search_index"
+    else:
+        names = [BY_ID, BY_CREATION_TIME, *(i.name for i in definition.indexes)]
+        kind, define = "index", "index"
+    if name in names:
+        return None
+    return QueryError(
+        f"Table {table!r} has no {kind} {name!r}.{_close(name, names)} Define it in "
+        f"convex/schema.py with define_table(...).{define}({name!r}, ...)")
+
+
+def _close(name: str, choices: Any) -> str:
+    found = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" Did you mean {found[0]!r}?" if found else ""
 
 
 class TableRegistry:

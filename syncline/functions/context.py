@@ -13,8 +13,22 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from syncline.database import Query, Transaction, WriteResult
-from syncline.database.catalog import SYSTEM_TABLES, is_system_table
-from syncline.errors import InvalidIdError, InvalidValueError, ReadOnlyTransactionError
+from syncline.database.catalog import SYSTEM_TABLES, is_system_table, unknown_index, unknown_table
+from syncline.errors import (
+    InvalidIdError,
+    InvalidValueError,
+    ReadOnlyTransactionError,
+    SynclineError,
+)
+from syncline.functions.diagnostics import (
+    ACTION_CAPABILITIES,
+    MUTATION_CAPABILITIES,
+    QUERY_CAPABILITIES,
+    CapabilityHints,
+    SnakeCaseProxy,
+    missing_attribute,
+    missing_await,
+)
 from syncline.functions.errors import FeatureNotAvailableError
 from syncline.functions.identity import UserIdentity
 from syncline.values import decode_id
@@ -23,45 +37,101 @@ RunFunction = Callable[[Any, dict[str, Any] | None], Awaitable[Any]]
 
 
 class DatabaseReader:
-    """`ctx.db` in a query: reads at the execution's snapshot."""
+    """`ctx.db` in a query: reads at the execution's snapshot.
 
-    __slots__ = ("_tx",)
+    A table name the schema does not list is refused here when the schema keeps
+    `strict_table_name_types=True`, as Convex's generated types refuse it."""
 
-    def __init__(self, tx: Transaction) -> None:
+    __slots__ = ("_tx", "_schema")
+
+    def __init__(self, tx: Transaction, schema: Any = None) -> None:
         self._tx = tx
+        self._schema = schema
 
     async def get(self, table_or_id: str, document_id: str | None = None) -> dict[str, Any] | None:
         """`get(id)` or `get(table, id)`: the document, or None."""
         if document_id is None:
             document_id = table_or_id
-        elif self._tx.normalize_id(table_or_id, document_id) is None:
-            return None
+        else:
+            self._check_table(table_or_id)
+            if self._tx.normalize_id(table_or_id, document_id) is None:
+                _check_not_awaitable(document_id, "ctx.db.get: the ID")
+                return None
         if _is_system_id(document_id):
             raise InvalidIdError(
                 f"{document_id!r} is a document of a system table: read it with "
                 "ctx.db.system.get(...)")
+        _check_not_awaitable(document_id, "ctx.db.get: the ID")
         return await self._tx.get(document_id)
 
     def query(self, table: str) -> Query:
-        return self._tx.query(table)
+        self._check_table(table)
+        query = self._tx.query(table)
+        if type(query) is Query:
+            query.__class__ = CheckedQuery
+            query._schema = self._schema  # type: ignore[attr-defined]
+        return query
 
     def normalize_id(self, table: str, document_id: Any) -> str | None:
+        self._check_table(table)
         return self._tx.normalize_id(table, document_id)
 
     @property
     def system(self) -> SystemReader:
         return SystemReader(self._tx)
 
+    def _check_table(self, table: str) -> None:
+        error = unknown_table(self._schema, table) if isinstance(table, str) else None
+        if error is not None:
+            raise error
+
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
         if name in _WRITES:
             raise ReadOnlyTransactionError(
                 f"ctx.db.{name} is not allowed in a query: queries are read-only. "
                 "Write in a mutation instead."
             )
-        raise AttributeError(f"ctx.db has no attribute {name!r}")
+        raise missing_attribute("ctx.db", self, name)
 
 
 _WRITES = frozenset({"insert", "patch", "replace", "delete"})
+
+
+def _check_not_awaitable(value: Any, what: str) -> None:
+    if not isinstance(value, str | dict | int | float | type(None)):
+        error = missing_await(value, what)
+        if error is not None:
+            raise error
+
+
+class CheckedQuery(Query):
+    """The query `ctx.db.query(table)` returns: an index the schema does not define is
+    named at `with_index` (with a did-you-mean), and Convex's camelCase names get the
+    snake_case one. Built by changing the class of the database's Query, so nothing
+    else about it changes."""
+
+    _schema: Any
+
+    def with_index(self, index_name: str, range_fn: Any = None) -> Query:
+        if isinstance(index_name, str):
+            error = unknown_index(self._schema, self._table, index_name)
+            if error is not None:
+                raise error
+        return super().with_index(index_name, range_fn)
+
+    def with_search_index(self, index_name: str, search_fn: Any) -> Any:
+        if isinstance(index_name, str):
+            error = unknown_index(self._schema, self._table, index_name, search=True)
+            if error is not None:
+                raise error
+        return super().with_search_index(index_name, search_fn)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise missing_attribute(f"ctx.db.query({self._table!r})", self, name)
 
 
 class SystemReader:
@@ -110,36 +180,56 @@ class DatabaseWriter(DatabaseReader):
     __slots__ = ()
 
     def insert(self, table: str, value: dict[str, Any]) -> WriteResult:
-        return self._tx.insert(table, value)
+        self._check_table(table)
+        return _awaited_values(lambda: self._tx.insert(table, value), value,
+                               f"ctx.db.insert({table!r}, ...): the value")
 
     def patch(self, id_or_table: str, value_or_id: Any, value: Any = None) -> WriteResult:
         """`patch(id, fields)` or `patch(table, id, fields)`."""
         document_id, fields = self._split(id_or_table, value_or_id, value, "patch")
-        return self._tx.patch(document_id, fields)
+        return _awaited_values(lambda: self._tx.patch(document_id, fields), fields,
+                               "ctx.db.patch: the value")
 
     def replace(self, id_or_table: str, value_or_id: Any, value: Any = None) -> WriteResult:
         """`replace(id, fields)` or `replace(table, id, fields)`."""
         document_id, fields = self._split(id_or_table, value_or_id, value, "replace")
-        return self._tx.replace(document_id, fields)
+        return _awaited_values(lambda: self._tx.replace(document_id, fields), fields,
+                               "ctx.db.replace: the value")
 
     def delete(self, id_or_table: str, document_id: str | None = None) -> WriteResult:
         """`delete(id)` or `delete(table, id)`."""
         if document_id is None:
+            _check_not_awaitable(id_or_table, "ctx.db.delete: the ID")
             return self._tx.delete(id_or_table)
-        self._check_table(id_or_table, document_id, "delete")
+        self._check_table_of(id_or_table, document_id, "delete")
         return self._tx.delete(document_id)
 
     def _split(self, first: str, second: Any, third: Any, operation: str) -> tuple[str, Any]:
         if third is None:
+            _check_not_awaitable(first, f"ctx.db.{operation}: the ID")
             return first, second
-        self._check_table(first, second, operation)
+        self._check_table_of(first, second, operation)
         return second, third
 
-    def _check_table(self, table: str, document_id: Any, operation: str) -> None:
+    def _check_table_of(self, table: str, document_id: Any, operation: str) -> None:
+        self._check_table(table)
         if self._tx.normalize_id(table, document_id) is None:
+            _check_not_awaitable(document_id, f"ctx.db.{operation}: the ID")
             raise InvalidIdError(
                 f"db.{operation}: {document_id!r} is not an ID of table {table!r}"
             )
+
+
+def _awaited_values(write: Callable[[], WriteResult], value: Any, what: str) -> WriteResult:
+    """Run `write`; if the value failed to convert because it holds a coroutine, say that
+    an `await` is missing instead of naming an unsupported type."""
+    try:
+        return write()
+    except SynclineError:  # an unsupported value, or one its table's validator refuses
+        error = missing_await(value, what)
+        if error is not None:
+            raise error from None
+        raise
 
 
 class Auth:
@@ -156,6 +246,11 @@ class Auth:
         self._identity = identity
         self._error = error
         self.used = False
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise missing_attribute("ctx.auth", self, name)
 
     async def get_user_identity(self) -> UserIdentity | None:
         self.used = True
@@ -191,19 +286,24 @@ def _unavailable_call(name: str, feature: str) -> Callable[..., Any]:
     return call
 
 
-class QueryCtx:
+class QueryCtx(CapabilityHints):
     """The context of a query."""
+
+    _capabilities = QUERY_CAPABILITIES
 
     def __init__(self, db: DatabaseReader, auth: Auth, run_query: RunFunction,
                  storage: Any = None) -> None:
         self.db = db
         self.auth = auth
-        self.storage: Any = storage or Unavailable("ctx.storage", "file storage functions")
+        self.storage: Any = (SnakeCaseProxy(storage, "ctx.storage") if storage else
+                             Unavailable("ctx.storage", "file storage functions"))
         self.run_query = run_query
 
 
-class MutationCtx:
+class MutationCtx(CapabilityHints):
     """The context of a mutation: one serializable transaction."""
+
+    _capabilities = MUTATION_CAPABILITIES
 
     def __init__(
         self, db: DatabaseWriter, auth: Auth, run_query: RunFunction, run_mutation: RunFunction,
@@ -211,14 +311,17 @@ class MutationCtx:
     ) -> None:
         self.db = db
         self.auth = auth
-        self.scheduler = scheduler
-        self.storage: Any = storage or Unavailable("ctx.storage", "file storage functions")
+        self.scheduler = SnakeCaseProxy(scheduler, "ctx.scheduler")
+        self.storage: Any = (SnakeCaseProxy(storage, "ctx.storage") if storage else
+                             Unavailable("ctx.storage", "file storage functions"))
         self.run_query = run_query
         self.run_mutation = run_mutation
 
 
-class ActionCtx:
+class ActionCtx(CapabilityHints):
     """The context of an action: no direct database access, side effects allowed."""
+
+    _capabilities = ACTION_CAPABILITIES
 
     def __init__(
         self, auth: Auth, run_query: RunFunction, run_mutation: RunFunction,
@@ -226,8 +329,9 @@ class ActionCtx:
         vector_search: Callable[..., Any] | None = None,
     ) -> None:
         self.auth = auth
-        self.scheduler = scheduler
-        self.storage: Any = storage or Unavailable("ctx.storage", "file storage functions")
+        self.scheduler = SnakeCaseProxy(scheduler, "ctx.scheduler")
+        self.storage: Any = (SnakeCaseProxy(storage, "ctx.storage") if storage else
+                             Unavailable("ctx.storage", "file storage functions"))
         self.run_query = run_query
         self.run_mutation = run_mutation
         self.run_action = run_action

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, overload
 
 from syncline.errors import SynclineError
+from syncline.functions.diagnostics import did_you_mean
 from syncline.schema import Validator, v
 
 FunctionKind = Literal["query", "mutation", "action"]
@@ -34,6 +35,8 @@ class RegisteredFunction:
     args: Validator | None
     returns: Validator | None
     path: str | None = None
+    # Optional arguments the handler names without a default: absent, they arrive as None.
+    absent_as_none: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def __syncline_path__(self) -> str | None:  # lets `ctx.run_query(fn, ...)` take the object
@@ -46,6 +49,14 @@ class RegisteredFunction:
     @property
     def __doc__(self) -> str | None:  # type: ignore[override]
         return self.handler.__doc__
+
+    def with_absent_arguments(self, args: dict[str, Any]) -> dict[str, Any]:
+        """`args` (validated) plus None for each optional argument that is absent and that
+        the handler names without a default, so it gets None instead of a TypeError."""
+        missing = [name for name in self.absent_as_none if name not in args]
+        if not missing:
+            return args
+        return {**args, **dict.fromkeys(missing)}
 
     def __call__(self, ctx: Any, **args: Any) -> Awaitable[Any]:
         """Calling the function directly runs its handler, skipping validation (a helper call)."""
@@ -85,6 +96,65 @@ def _check_handler(handler: Any, kind: FunctionKind) -> Handler:
     return handler
 
 
+def _check_parameters(handler: Handler, args: Validator | None,
+                      kind: FunctionKind) -> tuple[str, ...]:
+    """Refuse a handler whose parameters cannot take the arguments `args` validates (the
+    mistake TypeScript reports for a Convex handler); return the optional arguments it
+    names without a default."""
+    try:
+        # The handler's own parameters: a wrapper (functools.wraps) may add arguments on
+        # the way to the function it wraps, so that function's signature does not count.
+        parameters = list(inspect.signature(handler, follow_wrapped=False).parameters.values())
+    except (TypeError, ValueError):
+        return ()  # a callable inspect cannot read: nothing to check
+    where = _where(handler)
+    name = getattr(handler, "__qualname__", repr(handler))
+    if not parameters or parameters[0].kind not in (
+            inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.VAR_POSITIONAL):
+        raise FunctionDefinitionError(
+            f"{where}{kind} handler {name} must take the context first: "
+            f"`async def {name}(ctx, ...)`")
+    named: dict[str, inspect.Parameter] = {}
+    takes_any = False
+    for parameter in parameters[1:]:
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            takes_any = True
+        elif parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+            raise FunctionDefinitionError(
+                f"{where}{kind} handler {name}: parameter {parameter.name!r} is "
+                "positional-only, but arguments are passed by name")
+        elif parameter.kind is not inspect.Parameter.VAR_POSITIONAL:
+            named[parameter.name] = parameter
+    if args is None:
+        return ()
+    fields = getattr(args, "fields", {})
+    for parameter in named.values():
+        if parameter.name not in fields:
+            raise FunctionDefinitionError(
+                f"{where}{kind} handler {name} has a parameter {parameter.name!r} that its "
+                f"args validator does not have (args: {', '.join(fields) or 'none'}), so it "
+                f"would never get a value.{did_you_mean(parameter.name, fields)} Add "
+                f"{parameter.name!r} to args, or remove the parameter")
+    if not takes_any:
+        for field_name in fields:
+            if field_name not in named:
+                raise FunctionDefinitionError(
+                    f"{where}{kind} handler {name} takes no parameter {field_name!r}, but "
+                    f"its args validator has it.{did_you_mean(field_name, named)} Add "
+                    f"`{field_name}` to the handler's parameters, or take `**args`")
+    return tuple(
+        field_name for field_name, validator in fields.items()
+        if validator.is_optional and field_name in named
+        and named[field_name].default is inspect.Parameter.empty)
+
+
+def _where(handler: Any) -> str:
+    """`path/to/file.py:12: ` for a handler's definition, or nothing."""
+    code = getattr(inspect.unwrap(handler), "__code__", None)
+    return "" if code is None else f"{code.co_filename}:{code.co_firstlineno}: "
+
+
 def _decorator(kind: FunctionKind, visibility: Visibility) -> Any:
     @overload
     def register(handler: Handler, /) -> RegisteredFunction: ...
@@ -105,9 +175,10 @@ def _decorator(kind: FunctionKind, visibility: Visibility) -> Any:
             raise FunctionDefinitionError(f"returns must be a validator (v.*), got {returns!r}")
 
         def wrap(fn: Handler) -> RegisteredFunction:
-            return RegisteredFunction(
-                kind, visibility, _check_handler(fn, kind), args_validator, returns
-            )
+            handler = _check_handler(fn, kind)
+            absent = _check_parameters(handler, args_validator, kind)
+            return RegisteredFunction(kind, visibility, handler, args_validator, returns,
+                                      absent_as_none=absent)
 
         return wrap if handler is None else wrap(handler)
 

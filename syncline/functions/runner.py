@@ -44,6 +44,7 @@ from syncline.functions.context import (
     QueryCtx,
 )
 from syncline.functions.coroutines import Suspended, run_coroutine, run_inline
+from syncline.functions.diagnostics import missing_await, missing_function_hint
 from syncline.functions.errors import (
     ArgumentValidationError,
     FunctionCallError,
@@ -231,11 +232,12 @@ class FunctionRunner:
         fn = app.functions.get(path) if app is not None else None
         try:
             if fn is None or (fn.visibility == "internal" and not admin):
+                hint = missing_function_hint(ref, path, self._callable_paths(admin))
+                if admin:
+                    raise FunctionNotFoundError(f"Could not find function for '{path}'.{hint}")
                 raise FunctionNotFoundError(
-                    f"Could not find public function for '{path}'. Did you forget to run "
-                    "`syncline dev`, or misspell the name?"
-                    if not admin else f"Could not find function for '{path}'."
-                )
+                    f"Could not find public function for '{path}'." + (
+                        hint or " Did you forget to run `syncline dev`, or misspell the name?"))
             if expected_kind is not None and fn.kind != expected_kind:
                 raise FunctionNotFoundError(
                     f"Trying to execute {path} as {_KIND_TITLE[expected_kind]}, but it is "
@@ -465,7 +467,7 @@ class FunctionRunner:
     ) -> _Attempt:
         tx = self.db.begin(read_only=True, snapshot_ts=snapshot_ts)
         auth = Auth(identity)
-        ctx = QueryCtx(DatabaseReader(tx), auth, self._nested_query(tx, auth),
+        ctx = QueryCtx(DatabaseReader(tx, self.db.schema), auth, self._nested_query(tx, auth),
                        self._query_storage(tx))
         try:
             tx.journal = QueryJournal.parse(journal)
@@ -490,7 +492,7 @@ class FunctionRunner:
         run_query = self._nested_query(tx, auth)
         # Read inside the execution, where the clock is frozen at its start.
         scheduler = MutationScheduler(tx, lambda: time.time() * 1000.0)
-        ctx = MutationCtx(DatabaseWriter(tx), auth, run_query,
+        ctx = MutationCtx(DatabaseWriter(tx, self.db.schema), auth, run_query,
                           self._nested_mutation(tx, auth, run_query, scheduler), scheduler,
                           self._mutation_storage(tx))
         attempt = self._execute(fn, path, ctx, args, tx, deterministic=True, inline=inline)
@@ -626,7 +628,7 @@ class FunctionRunner:
         async def run_query(ref: Any, args: dict[str, Any] | None = None) -> Any:
             fn, path = self._resolve_nested(ref, "query")
             checked = self._check_args(fn, path, args or {})
-            ctx = QueryCtx(DatabaseReader(tx), auth, run_query, self._query_storage(tx))
+            ctx = QueryCtx(DatabaseReader(tx, self.db.schema), auth, run_query, self._query_storage(tx))
             value = await fn.handler(ctx, **checked)
             return self._check_returns(fn, value)
         return run_query
@@ -640,7 +642,7 @@ class FunctionRunner:
             checked = self._check_args(fn, path, args or {})
             point = tx.savepoint()
             try:
-                ctx = MutationCtx(DatabaseWriter(tx), auth, run_query, run_mutation, scheduler,
+                ctx = MutationCtx(DatabaseWriter(tx, self.db.schema), auth, run_query, run_mutation, scheduler,
                                   self._mutation_storage(tx))
                 value = self._check_returns(fn, await fn.handler(ctx, **checked))
             except BaseException:
@@ -660,12 +662,18 @@ class FunctionRunner:
         path = function_path(ref)
         fn = self.app.functions.get(path) if self.app is not None else None
         if fn is None:
-            raise FunctionNotFoundError(f"Could not find function for '{path}'.")
+            hint = missing_function_hint(ref, path, self._callable_paths(True))
+            raise FunctionNotFoundError(f"Could not find function for '{path}'.{hint}")
         if fn.kind != kind:
             raise FunctionNotFoundError(
                 f"ctx.run_{kind} cannot call {path}: it is a {fn.kind}, not a {kind}"
             )
         return fn, path
+
+    def _callable_paths(self, admin: bool) -> list[str]:
+        """The paths a caller could have meant (public ones only, unless admin)."""
+        functions = self.app.functions if self.app is not None else {}
+        return [p for p, f in functions.items() if admin or f.visibility == "public"]
 
     # -- validation ------------------------------------------------------------------------
 
@@ -682,8 +690,11 @@ class FunctionRunner:
             else:
                 checked = fn.args.validate(args, id_table=self.db.tables.table_of_id)
             check_value(checked, max_size=MAX_FUNCTION_ARGS_SIZE, what="Function arguments")
-            return checked
+            return fn.with_absent_arguments(checked)
         except (ValidationError, ValueError) as e:
+            awaiting = missing_await(args, f"An argument of {path}")
+            if awaiting is not None:
+                raise awaiting from None
             raise ArgumentValidationError(
                 f"ArgumentValidationError: {e}\nin the arguments of {path}"
             ) from None
@@ -696,6 +707,9 @@ class FunctionRunner:
                 value = normalize(value)
             check_value(value, max_size=MAX_FUNCTION_RESULT_SIZE, what="Function return value")
         except (ValidationError, ValueError) as e:
+            awaiting = missing_await(value, f"The return value of {fn.path}")
+            if awaiting is not None:
+                raise awaiting from None
             raise ReturnsValidationError(
                 f"ReturnsValidationError: {e}\nin the return value of {fn.path}"
             ) from None

@@ -17,7 +17,7 @@ def write(root, files):
 FUNCS = "from syncline import query, mutation, internal_action\n"
 
 
-def test_functions_are_registered_under_their_defining_module(tmp_path):
+def test_functions_are_registered_under_every_module_that_binds_them(tmp_path):
     write(tmp_path, {
         "messages.py": FUNCS + "@query\nasync def list(ctx):\n    return 1\n",
         "reexport.py": "from .messages import list\n" + FUNCS +
@@ -27,8 +27,10 @@ def test_functions_are_registered_under_their_defining_module(tmp_path):
     })
     app = load_app(tmp_path)
     try:
-        assert sorted(app.functions) == ["messages:list", "nested/deep:default", "reexport:go"]
-        assert app.functions["messages:list"].path == "messages:list"
+        assert sorted(app.functions) == ["messages:list", "nested/deep:default", "reexport:go",
+                                         "reexport:list"]
+        assert app.functions["reexport:list"] is app.functions["messages:list"]
+        assert app.functions["messages:list"].path == "messages:list"  # its defining module
         assert app.functions["reexport:go"].visibility == "internal"
         assert app.functions["nested/deep:default"].kind == "mutation"
         assert app.schema is None
