@@ -974,6 +974,11 @@ class _ValidatorBuilder:
         return LiteralValidator(value)
 
     @staticmethod
+    def nullable(inner: Validator) -> Validator:
+        """`v.nullable(x)` from `convex/values`: `x` or null, exactly `v.union(x, v.null())`."""
+        return UnionValidator((_require_validator(inner, "v.nullable() argument"), NullValidator()))
+
+    @staticmethod
     def optional(inner: Validator) -> Validator:
         return _require_validator(inner, "v.optional() argument").as_optional()
 
