@@ -218,20 +218,30 @@ class Transaction:
         table, internal = self._resolve(document_id, "get")
         return self._read_document(table, internal)
 
-    def _read_document(self, table: TableInfo | None, internal: bytes) -> dict[str, Any] | None:
+    def _read_document(self, table: TableInfo | None, internal: bytes, *,
+                       charged: bool = True) -> dict[str, Any] | None:
+        """The document as this transaction sees it, entered in the read set as a point.
+
+        `charged=False` is the read a patch, replace or delete makes of the document it
+        writes: it stays in the read set (a concurrent write to the document is still a
+        conflict) but it is not a `db.get` call, so it counts toward neither the read
+        limits (index ranges, documents scanned, bytes read) nor anything but the write
+        limits; Convex's limit on reads is on calls to `db.get` and `db.query`."""
         write = self._writes.get(internal)
         if write is not None:
             return None if write.packed is None else unpack(write.packed)
         if table is None:
             return None
-        self.usage.range_read()
+        if charged:
+            self.usage.range_read()
         self.reads.add_point(table.by_id.id, internal)
         started = perf_counter()
         data = self._persistence.get_document(table.number, internal, self.snapshot_ts)
         self.io_seconds += perf_counter() - started
         if data is None:
             return None
-        self.usage.scanned(len(data))
+        if charged:
+            self.usage.scanned(len(data))
         return unpack(data)
 
     # -- for search (database/search/) --------------------------------------------------
@@ -480,7 +490,7 @@ class Transaction:
                 f"db.{operation} cannot write {document_id!r}: it is a document of the system "
                 f"table {table.name!r}, which only syncline writes"
             )
-        current = self._read_document(table, internal)
+        current = self._read_document(table, internal, charged=False)
         if current is None or table is None:
             raise DocumentNotFoundError(
                 f"db.{operation} failed: no document with ID {document_id!r} exists"
