@@ -19,6 +19,8 @@ import orjson
 from syncline.database.filters import Expression, FilterBuilder, build_filter, matches
 from syncline.database.index_range import IndexRangeBuilder
 from syncline.database.limits import MAX_BYTES_READ, MAX_DOCUMENTS_SCANNED
+from syncline.database.search.text_query import SearchQuery
+from syncline.database.terminals import FirstAndUnique, count_argument
 from syncline.errors import QueryError
 
 if TYPE_CHECKING:
@@ -74,28 +76,6 @@ class QueryJournal:
         return orjson.dumps({"endCursor": self.end_cursor}).decode()
 
 
-class FirstAndUnique:
-    """`first()` and `unique()`, for any query with a `take(n)`."""
-
-    _table_name: str
-
-    async def take(self, n: int) -> list[dict[str, Any]]:
-        raise NotImplementedError
-
-    async def first(self) -> dict[str, Any] | None:
-        rows = await self.take(1)
-        return rows[0] if rows else None
-
-    async def unique(self) -> dict[str, Any] | None:
-        rows = await self.take(2)
-        if len(rows) > 1:
-            raise QueryError(
-                f"unique() query returned more than one result from table "
-                f"{self._table_name!r}: [{rows[0]['_id']}, {rows[1]['_id']}, ...]"
-            )
-        return rows[0] if rows else None
-
-
 class Query(FirstAndUnique):
     """A query under construction; immutable-by-convention builder methods return self."""
 
@@ -127,8 +107,6 @@ class Query(FirstAndUnique):
 
     def with_search_index(self, index_name: str, search_fn: Callable[[Any], Any]) -> Any:
         """Full text search through a search index, in relevance order (docs/search.md)."""
-        from syncline.database.search.text_query import SearchQuery
-
         if self._index_name is not None or self._order is not None or self._filters:
             raise QueryError("with_search_index() must come first, right after db.query()")
         self._consumed = True
@@ -319,18 +297,6 @@ def _result(page: list[dict[str, Any]], is_done: bool, continue_cursor: str,
     when there is nothing to say), as `paginationResultValidator` allows."""
     return {"page": page, "isDone": is_done, "continueCursor": continue_cursor,
             "splitCursor": split_cursor, "pageStatus": page_status}
-
-
-def count_argument(n: Any, what: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | float):
-        raise QueryError(f"{what} must be a non-negative integer, got {n!r}")
-    if isinstance(n, float):
-        if not n.is_integer():
-            raise QueryError(f"{what} must be a non-negative integer, got {n!r}")
-        n = int(n)
-    if n < 0:
-        raise QueryError(f"{what} must be a non-negative integer, got {n!r}")
-    return n
 
 
 def _positive_option(options: dict[str, Any], name: str) -> int | None:

@@ -29,6 +29,7 @@ from syncline.database.catalog import (
 from syncline.database.committer import CommitRequest
 from syncline.database.index_range import index_key
 from syncline.database.limits import TransactionUsage
+from syncline.database.query import Query, QueryJournal
 from syncline.database.read_set import ReadSet
 from syncline.database.search.indexes import SearchChange, search_change
 from syncline.database.write_log import WrittenDocument
@@ -59,7 +60,6 @@ from syncline.values import (
 
 if TYPE_CHECKING:
     from syncline.database.database import Database
-    from syncline.database.query import Query, QueryJournal
     from syncline.schema import DatabaseSchema
 
 SYSTEM_FIELDS = ("_id", "_creationTime")
@@ -283,8 +283,6 @@ class Transaction:
 
     def query(self, table: str, *, system: bool = False) -> Query:
         """A query of a user table, or (with `system=True`) of a system table."""
-        from syncline.database.query import Query
-
         self._check_open()
         return Query(self, table, system=system)
 

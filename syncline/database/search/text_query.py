@@ -25,7 +25,6 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from syncline.database.filters import build_filter, matches
-from syncline.database.query import FirstAndUnique, count_argument
 from syncline.database.search.text import (
     MAX_CANDIDATES,
     NO_PAYLOAD,
@@ -35,6 +34,7 @@ from syncline.database.search.text import (
     field_value,
     parse_search,
 )
+from syncline.database.terminals import FirstAndUnique, count_argument
 from syncline.errors import QueryError
 from syncline.values import UNDEFINED, normalize
 
