@@ -136,3 +136,28 @@ async def test_a_pinned_page_stops_at_the_documented_threshold_instead_of_failin
     assert huge["pageStatus"] == "SplitRequired"
     assert len(huge["page"]) == scanned == query.SPLIT_REQUIRED_ROWS
     assert huge["continueCursor"] == end and huge["isDone"] is False
+
+
+async def test_search_pages_have_the_same_shape_and_never_ask_for_a_split(
+        db: Database) -> None:
+    from syncline.schema import define_schema, define_table
+
+    await db.apply_schema(define_schema({"notes": define_table({"body": v.string()})
+                                         .search_index("search_body", search_field="body")}))
+
+    async def insert(tx):
+        for i in range(12):
+            await tx.insert("notes", {"body": f"apple {i}"})
+    await db.run_transaction(insert)
+
+    def search(opts):
+        return lambda tx: tx.query("notes").with_search_index(
+            "search_body", lambda q: q.search("body", "apple")).paginate(opts)
+
+    first = await db.read(search({"numItems": 5, "cursor": None}))
+    pinned = await db.read(search({"numItems": 1, "cursor": None,
+                                   "endCursor": first["continueCursor"]}))
+    for result in (first, pinned):
+        assert set(result) == {"page", "isDone", "continueCursor", "splitCursor", "pageStatus"}
+        assert result["splitCursor"] is None and result["pageStatus"] is None
+        pagination_result_validator(v.any()).validate(result)
