@@ -23,7 +23,13 @@ from syncline.functions import (
     query,
 )
 from syncline.scheduler import Crons
-from syncline.schema import define_schema, define_table, pagination_opts_validator, v
+from syncline.schema import (
+    define_schema,
+    define_table,
+    pagination_opts_validator,
+    pagination_result_validator,
+    v,
+)
 from syncline.values import UNDEFINED, Int64
 
 __all__ = [
@@ -50,5 +56,6 @@ __all__ = [
     "define_schema",
     "define_table",
     "pagination_opts_validator",
+    "pagination_result_validator",
     "v",
 ]

@@ -18,6 +18,9 @@ import orjson
 
 from syncline.database.filters import Expression, FilterBuilder, build_filter, matches
 from syncline.database.index_range import IndexRangeBuilder
+from syncline.database.limits import MAX_BYTES_READ, MAX_DOCUMENTS_SCANNED
+from syncline.database.search.text_query import SearchQuery
+from syncline.database.terminals import FirstAndUnique, count_argument
 from syncline.errors import QueryError
 
 if TYPE_CHECKING:
@@ -27,6 +30,18 @@ if TYPE_CHECKING:
 _CURSOR_VERSION = 1
 _CURSOR_KEY = 0
 _CURSOR_END = 1
+
+# A page with an end (`endCursor`, or the end its first run recorded in the query journal)
+# has a fixed range that grows as documents are inserted into it. It is read whole up to
+# half the transaction read limits; past that it stops, returns what it read with
+# `pageStatus: "SplitRequired"` and the client must split it (before the query would fail
+# on the limits themselves). Past a quarter of the limits, or with more than twice the
+# `numItems` it was asked for, it asks for a split with "SplitRecommended".
+SPLIT_REQUIRED_ROWS = MAX_DOCUMENTS_SCANNED // 2  # 16,000
+SPLIT_REQUIRED_BYTES = MAX_BYTES_READ // 2  # 8 MiB
+SPLIT_RECOMMENDED_ROWS = MAX_DOCUMENTS_SCANNED // 4  # 8,000
+SPLIT_RECOMMENDED_BYTES = MAX_BYTES_READ // 4  # 4 MiB
+SPLIT_RECOMMENDED_GROWTH = 2  # times numItems
 
 
 class QueryJournal:
@@ -61,28 +76,6 @@ class QueryJournal:
         return orjson.dumps({"endCursor": self.end_cursor}).decode()
 
 
-class FirstAndUnique:
-    """`first()` and `unique()`, for any query with a `take(n)`."""
-
-    _table_name: str
-
-    async def take(self, n: int) -> list[dict[str, Any]]:
-        raise NotImplementedError
-
-    async def first(self) -> dict[str, Any] | None:
-        rows = await self.take(1)
-        return rows[0] if rows else None
-
-    async def unique(self) -> dict[str, Any] | None:
-        rows = await self.take(2)
-        if len(rows) > 1:
-            raise QueryError(
-                f"unique() query returned more than one result from table "
-                f"{self._table_name!r}: [{rows[0]['_id']}, {rows[1]['_id']}, ...]"
-            )
-        return rows[0] if rows else None
-
-
 class Query(FirstAndUnique):
     """A query under construction; immutable-by-convention builder methods return self."""
 
@@ -114,8 +107,6 @@ class Query(FirstAndUnique):
 
     def with_search_index(self, index_name: str, search_fn: Callable[[Any], Any]) -> Any:
         """Full text search through a search index, in relevance order (docs/search.md)."""
-        from syncline.database.search.text_query import SearchQuery
-
         if self._index_name is not None or self._order is not None or self._filters:
             raise QueryError("with_search_index() must come first, right after db.query()")
         self._consumed = True
@@ -194,11 +185,16 @@ class Query(FirstAndUnique):
             yield doc
 
     async def paginate(self, options: dict[str, Any]) -> dict[str, Any]:
-        """One page: `{"page", "isDone", "continueCursor"}`.
+        """One page: Convex's PaginationResult, `{"page", "isDone", "continueCursor",
+        "splitCursor", "pageStatus"}`.
 
         `cursor` (None for the first page) says where the page starts; `endCursor`,
         when given, pins where it ends so a re-run returns exactly the same page even
-        after inserts, which is what gapless reactive pagination needs.
+        after inserts, which is what gapless reactive pagination needs. `splitCursor`
+        is the middle of the rows the page read (None below two rows): pages
+        (cursor, splitCursor] and (splitCursor, continueCursor] replace this one.
+        `pageStatus` asks the client to split a page with an end that grew too large
+        (see SPLIT_REQUIRED_ROWS); None otherwise.
         """
         if not isinstance(options, dict):
             raise QueryError("paginate() takes {'numItems': n, 'cursor': cursor_or_None}")
@@ -237,7 +233,7 @@ class Query(FirstAndUnique):
         if cursor is not None:
             kind, key = _decode_cursor(cursor, fingerprint)
             if kind == _CURSOR_END:
-                return {"page": [], "isDone": True, "continueCursor": cursor}
+                return _result([], True, cursor)
             if reverse:
                 end = _lower_end(end, key)
             else:
@@ -253,43 +249,54 @@ class Query(FirstAndUnique):
                     end = _lower_end(end, key + b"\x00")
 
         page: list[dict[str, Any]] = []
-        last_key: bytes | None = None
+        keys: list[bytes] = []  # every row read, filtered out or not: where splits can go
         exhausted = True
         filters = self._filters
         bytes_read = 0
+        split_required = False
+        if end_cursor is None:
+            stop_rows, stop_bytes = max_rows, max_bytes
+        else:  # a page with an end is read whole, unless it has grown too large
+            stop_rows = min(max_rows or SPLIT_REQUIRED_ROWS, SPLIT_REQUIRED_ROWS)
+            stop_bytes = min(max_bytes or SPLIT_REQUIRED_BYTES, SPLIT_REQUIRED_BYTES)
         rows = self._tx.scan(index, start, end, reverse, min(num_items + 1, 1024))
-        for scanned, (key, doc, size) in enumerate(rows, start=1):
-            last_key = key
+        for key, doc, size in rows:
+            keys.append(key)
             bytes_read += size
             if all(matches(f, doc) for f in filters):
                 page.append(doc)
-            if end_cursor is None and (
-                len(page) >= num_items
-                or (max_rows is not None and scanned >= max_rows)
-                or (max_bytes is not None and bytes_read >= max_bytes)
-            ):
+            if ((stop_rows is not None and len(keys) >= stop_rows)
+                    or (stop_bytes is not None and bytes_read >= stop_bytes)
+                    or (end_cursor is None and len(page) >= num_items)):
                 exhausted = False
+                split_required = end_cursor is not None
                 break
+        split_cursor = (_encode_cursor(_CURSOR_KEY, keys[(len(keys) - 1) // 2], fingerprint)
+                        if len(keys) >= 2 else None)
         if end_cursor is not None:
-            return {"page": page, "isDone": not pinned_end, "continueCursor": end_cursor}
+            # The page keeps its end even when cut short: the pages after it start there,
+            # and the client's split pages cover the rest of its range.
+            status = None
+            if split_required:
+                status = "SplitRequired"
+            elif (len(keys) >= SPLIT_RECOMMENDED_ROWS or bytes_read >= SPLIT_RECOMMENDED_BYTES
+                  or (num_items > 0 and len(page) > SPLIT_RECOMMENDED_GROWTH * num_items)):
+                status = "SplitRecommended"
+            return _result(page, not pinned_end, end_cursor, split_cursor,
+                           status if split_cursor is not None else None)
         if exhausted:
-            return {"page": page, "isDone": True,
-                    "continueCursor": _encode_cursor(_CURSOR_END, b"", fingerprint)}
-        assert last_key is not None
-        return {"page": page, "isDone": False,
-                "continueCursor": _encode_cursor(_CURSOR_KEY, last_key, fingerprint)}
+            return _result(page, True, _encode_cursor(_CURSOR_END, b"", fingerprint),
+                           split_cursor)
+        return _result(page, False, _encode_cursor(_CURSOR_KEY, keys[-1], fingerprint),
+                       split_cursor)
 
 
-def count_argument(n: Any, what: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | float):
-        raise QueryError(f"{what} must be a non-negative integer, got {n!r}")
-    if isinstance(n, float):
-        if not n.is_integer():
-            raise QueryError(f"{what} must be a non-negative integer, got {n!r}")
-        n = int(n)
-    if n < 0:
-        raise QueryError(f"{what} must be a non-negative integer, got {n!r}")
-    return n
+def _result(page: list[dict[str, Any]], is_done: bool, continue_cursor: str,
+            split_cursor: str | None = None, page_status: str | None = None) -> dict[str, Any]:
+    """Convex's PaginationResult; `splitCursor` and `pageStatus` are always present (null
+    when there is nothing to say), as `paginationResultValidator` allows."""
+    return {"page": page, "isDone": is_done, "continueCursor": continue_cursor,
+            "splitCursor": split_cursor, "pageStatus": page_status}
 
 
 def _positive_option(options: dict[str, Any], name: str) -> int | None:

@@ -29,6 +29,7 @@ from syncline.database.catalog import (
 from syncline.database.committer import CommitRequest
 from syncline.database.index_range import index_key
 from syncline.database.limits import TransactionUsage
+from syncline.database.query import Query, QueryJournal
 from syncline.database.read_set import ReadSet
 from syncline.database.search.indexes import SearchChange, search_change
 from syncline.database.write_log import WrittenDocument
@@ -59,7 +60,6 @@ from syncline.values import (
 
 if TYPE_CHECKING:
     from syncline.database.database import Database
-    from syncline.database.query import Query, QueryJournal
     from syncline.schema import DatabaseSchema
 
 SYSTEM_FIELDS = ("_id", "_creationTime")
@@ -218,20 +218,30 @@ class Transaction:
         table, internal = self._resolve(document_id, "get")
         return self._read_document(table, internal)
 
-    def _read_document(self, table: TableInfo | None, internal: bytes) -> dict[str, Any] | None:
+    def _read_document(self, table: TableInfo | None, internal: bytes, *,
+                       charged: bool = True) -> dict[str, Any] | None:
+        """The document as this transaction sees it, entered in the read set as a point.
+
+        `charged=False` is the read a patch, replace or delete makes of the document it
+        writes: it stays in the read set (a concurrent write to the document is still a
+        conflict) but it is not a `db.get` call, so it counts toward neither the read
+        limits (index ranges, documents scanned, bytes read) nor anything but the write
+        limits; Convex's limit on reads is on calls to `db.get` and `db.query`."""
         write = self._writes.get(internal)
         if write is not None:
             return None if write.packed is None else unpack(write.packed)
         if table is None:
             return None
-        self.usage.range_read()
+        if charged:
+            self.usage.range_read()
         self.reads.add_point(table.by_id.id, internal)
         started = perf_counter()
         data = self._persistence.get_document(table.number, internal, self.snapshot_ts)
         self.io_seconds += perf_counter() - started
         if data is None:
             return None
-        self.usage.scanned(len(data))
+        if charged:
+            self.usage.scanned(len(data))
         return unpack(data)
 
     # -- for search (database/search/) --------------------------------------------------
@@ -273,8 +283,6 @@ class Transaction:
 
     def query(self, table: str, *, system: bool = False) -> Query:
         """A query of a user table, or (with `system=True`) of a system table."""
-        from syncline.database.query import Query
-
         self._check_open()
         return Query(self, table, system=system)
 
@@ -480,7 +488,7 @@ class Transaction:
                 f"db.{operation} cannot write {document_id!r}: it is a document of the system "
                 f"table {table.name!r}, which only syncline writes"
             )
-        current = self._read_document(table, internal)
+        current = self._read_document(table, internal, charged=False)
         if current is None or table is None:
             raise DocumentNotFoundError(
                 f"db.{operation} failed: no document with ID {document_id!r} exists"

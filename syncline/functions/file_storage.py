@@ -78,6 +78,16 @@ async def _as_chunks(data: Any) -> AsyncIterator[bytes]:
                         f"got {type(data).__name__}")
 
 
+def file_metadata(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Convex's `FileMetadata` for a `_storage` row (what the deprecated
+    `storage.getMetadata()` returns): `storageId`, `sha256`, `size` and `contentType`
+    (null when the upload gave none). Not the row itself: no `_creationTime`, no `blobKey`."""
+    if row is None:
+        return None
+    return {"storageId": row["_id"], "sha256": row["sha256"], "size": row["size"],
+            "contentType": row.get("contentType")}
+
+
 class UrlSigner(Protocol):
     """Signs upload tokens (the auth layer provides it: `syncline.auth.signed_urls`)."""
 
@@ -182,8 +192,16 @@ class QueryStorage:
             return None
         return self._files.file_url(storage_id)
 
+    async def get_metadata(self, storage_id: str) -> dict[str, Any] | None:
+        """Deprecated in Convex (read `ctx.db.system.get(storage_id)` instead), kept for
+        ported code: the file's `{storageId, sha256, size, contentType}`, or None. Read in
+        this function's transaction, so a query re-runs when the file changes."""
+        check_storage_id(storage_id)
+        return file_metadata(await self._tx.get(storage_id))
+
     # Convex's JS name, for people porting code.
     getUrl = get_url  # noqa: N815
+    getMetadata = get_metadata  # noqa: N815
 
 
 class MutationStorage(QueryStorage):
@@ -242,7 +260,13 @@ class ActionStorage:
         """Delete the file now (its own transaction); a missing file is not an error."""
         await self._files.delete(storage_id)
 
+    async def get_metadata(self, storage_id: str) -> dict[str, Any] | None:
+        """Deprecated in Convex, kept for ported code: `{storageId, sha256, size,
+        contentType}` of the file, or None if there is no such file."""
+        return file_metadata(await self._files.metadata(storage_id))
+
     getUrl = get_url  # noqa: N815
+    getMetadata = get_metadata  # noqa: N815
     generateUploadUrl = generate_upload_url  # noqa: N815
 
 

@@ -491,7 +491,7 @@ class FunctionRunner:
         auth = Auth(identity)
         run_query = self._nested_query(tx, auth)
         # Read inside the execution, where the clock is frozen at its start.
-        scheduler = MutationScheduler(tx, lambda: time.time() * 1000.0)
+        scheduler = MutationScheduler(tx, lambda: time.time() * 1000.0, self._functions())
         ctx = MutationCtx(DatabaseWriter(tx, self.db.schema), auth, run_query,
                           self._nested_mutation(tx, auth, run_query, scheduler), scheduler,
                           self._mutation_storage(tx))
@@ -527,7 +527,7 @@ class FunctionRunner:
 
         ctx = ActionCtx(Auth(identity, auth_error), caller("query"), caller("mutation"),
                         caller("action"),
-                        ActionScheduler(self.db, self.now_ms, scheduled_job),
+                        ActionScheduler(self.db, self.now_ms, scheduled_job, self._functions()),
                         ActionStorage(self.files) if self.files is not None else None,
                         self.db.vector_search)
         attempt = self._execute(fn, path, ctx, args, None, deterministic=False,
@@ -651,6 +651,10 @@ class FunctionRunner:
             tx.release(point)
             return value
         return run_mutation
+
+    def _functions(self) -> dict[str, RegisteredFunction] | None:
+        """The loaded app's functions, for checks made at call time (scheduling)."""
+        return self.app.functions if self.app is not None else None
 
     def _query_storage(self, tx: Transaction) -> QueryStorage | None:
         return QueryStorage(tx, self.files) if self.files is not None else None

@@ -14,12 +14,13 @@ in Unix milliseconds, and `state` = `{"kind": "pending" | "inProgress" |
 from __future__ import annotations
 
 import datetime as _datetime
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from syncline.database import Database, Transaction
 from syncline.errors import InvalidIdError, InvalidValueError, SynclineError
 from syncline.functions.references import function_path
+from syncline.functions.registration import RegisteredFunction
 from syncline.values import check_value, decode_id, normalize
 from syncline.values.limits import MAX_FUNCTION_ARGS_SIZE
 
@@ -30,6 +31,37 @@ MAX_SCHEDULED_ARGS_PER_MUTATION = 16 * 1024 * 1024
 
 class SchedulingError(SynclineError):
     """A scheduling call was given bad arguments or went past a scheduling limit."""
+
+
+# The app's functions by path, or None when no app is loaded (nothing can be checked).
+Functions = Mapping[str, RegisteredFunction] | None
+
+
+def checked_target(functions: Functions, ref: Any) -> str:
+    """The path of a function that can be scheduled: it exists and is a mutation or an action.
+
+    Checked at the `run_after` / `run_at` call, as Convex does, so the mistake surfaces in
+    the function that made it rather than later in a failed job. The job still checks again
+    when it runs: a later push may have removed the function.
+    """
+    path = function_path(ref)
+    if functions is None:
+        return path
+    fn = functions.get(path)
+    if fn is None:
+        module, _, name = path.partition(":")
+        if not any(p.partition(":")[0] == module for p in functions):
+            raise SchedulingError(
+                f"Attempted to schedule function at nonexistent path: {module}.py")
+        raise SchedulingError(
+            f"Attempted to schedule function, but no exported function {name} found in the "
+            f"file: {module}.py. Did you forget to export it?")
+    if fn.kind == "query":
+        raise SchedulingError(
+            f"Attempted to schedule function at {path}, but it is a query: only mutations "
+            "and actions can be scheduled (read in a mutation, or call the query from an "
+            "action with ctx.run_query)")
+    return path
 
 
 def job_document(path: str, args: dict[str, Any], scheduled_ms: float,
@@ -109,9 +141,11 @@ async def cancel_in(tx: Transaction, job_id: Any, now_ms: float) -> None:
 class MutationScheduler:
     """`ctx.scheduler` in a mutation: jobs are written in the mutation's transaction."""
 
-    def __init__(self, tx: Transaction, now_ms: Callable[[], float]) -> None:
+    def __init__(self, tx: Transaction, now_ms: Callable[[], float],
+                 functions: Functions = None) -> None:
         self._tx = tx
         self._now_ms = now_ms
+        self._functions = functions
         self._count = 0
         self._args_size = 0
 
@@ -127,7 +161,7 @@ class MutationScheduler:
         return cancel_in(self._tx, job_id, self._now_ms())
 
     def _schedule(self, at_ms: float, ref: Any, args: Any) -> Any:
-        path, args = function_path(ref), _checked_args(args)
+        path, args = checked_target(self._functions, ref), _checked_args(args)
         self._count = _counted(self._count)
         self._args_size += check_value(args)
         if self._args_size > MAX_SCHEDULED_ARGS_PER_MUTATION:
@@ -143,9 +177,10 @@ class ActionScheduler:
     """`ctx.scheduler` in an action: each call commits its own small transaction at once."""
 
     def __init__(self, db: Database, now_ms: Callable[[], float],
-                 parent: str | None = None) -> None:
+                 parent: str | None = None, functions: Functions = None) -> None:
         self._db = db
         self._now_ms = now_ms
+        self._functions = functions
         self._parent = parent  # the job this action runs as, if it is a scheduled one
         self._count = 0
 
@@ -160,7 +195,7 @@ class ActionScheduler:
         await self._db.run_transaction(lambda tx: cancel_in(tx, job_id, now))
 
     async def _schedule(self, at_ms: float, ref: Any, args: Any) -> str:
-        path, args = function_path(ref), _checked_args(args)
+        path, args = checked_target(self._functions, ref), _checked_args(args)
         self._count = _counted(self._count)
         document = job_document(path, args, at_ms, self._parent)
 

@@ -13,6 +13,7 @@ from syncline.schema.definitions import (
 from syncline.schema.validators import (
     Validator,
     pagination_opts_validator,
+    pagination_result_validator,
     v,
     validator_from_json,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "define_schema",
     "define_table",
     "pagination_opts_validator",
+    "pagination_result_validator",
     "schema_from_json",
     "v",
     "validator_from_json",

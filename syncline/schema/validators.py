@@ -36,6 +36,7 @@ __all__ = [
     "UnionValidator",
     "Validator",
     "pagination_opts_validator",
+    "pagination_result_validator",
     "v",
     "validator_from_json",
 ]
@@ -974,6 +975,11 @@ class _ValidatorBuilder:
         return LiteralValidator(value)
 
     @staticmethod
+    def nullable(inner: Validator) -> Validator:
+        """`v.nullable(x)` from `convex/values`: `x` or null, exactly `v.union(x, v.null())`."""
+        return UnionValidator((_require_validator(inner, "v.nullable() argument"), NullValidator()))
+
+    @staticmethod
     def optional(inner: Validator) -> Validator:
         return _require_validator(inner, "v.optional() argument").as_optional()
 
@@ -994,3 +1000,20 @@ pagination_opts_validator: Validator = v.object(
     }
 )
 """`paginationOptsValidator` from `convex/server`: the argument of paginated queries."""
+
+
+def pagination_result_validator(item: Validator) -> Validator:
+    """`paginationResultValidator(item)` from `convex/server`: what `paginate` returns,
+    for a paginated query's `returns`. `splitCursor` and `pageStatus` are present in every
+    result syncline returns (null when there is no split to suggest)."""
+    return v.object(
+        {
+            "page": v.array(_require_validator(item, "pagination_result_validator() item")),
+            "continueCursor": v.string(),
+            "isDone": v.boolean(),
+            "splitCursor": v.optional(v.union(v.string(), v.null())),
+            "pageStatus": v.optional(
+                v.union(v.literal("SplitRecommended"), v.literal("SplitRequired"), v.null())
+            ),
+        }
+    )

@@ -38,7 +38,8 @@ async def test_pages_cover_everything_once(db: Database) -> None:
     assert seen == [float(i) for i in range(25)]
     assert pages == 3
     again = await page(db, {"numItems": 10, "cursor": cursor})
-    assert again == {"page": [], "isDone": True, "continueCursor": cursor}
+    assert again == {"page": [], "isDone": True, "continueCursor": cursor,
+                     "splitCursor": None, "pageStatus": None}
 
 
 async def test_desc_pages_and_filters(db: Database) -> None:

@@ -165,9 +165,19 @@ async def test_canceling_a_running_action_stops_what_it_schedules(env):
 
 
 async def test_unknown_functions_and_queries_fail_clearly(env):
+    from syncline.functions.scheduling import SCHEDULED_FUNCTIONS, job_document
+
     runner, clock, scheduler = env
-    missing = await value(runner, "jobs:schedule", {"path": "jobs:nope"})
-    query = await value(runner, "jobs:schedule", {"path": "jobs:count"})
+    # Scheduling them fails at the call (tests/functions/test_scheduling_targets.py); a job
+    # recorded before a push removed its function, or changed its kind, fails when it runs.
+    missing_job = job_document("jobs:nope", {}, START)
+    query_job = job_document("jobs:count", {}, START)
+
+    async def record(tx):
+        return (await tx.insert(SCHEDULED_FUNCTIONS, missing_job, system=True),
+                await tx.insert(SCHEDULED_FUNCTIONS, query_job, system=True))
+
+    missing, query = await runner.db.run_transaction(record)
     clock.advance(1)
     await scheduler.idle()
     assert "Could not find" in (await value(runner, "jobs:job", {"id": missing}))["state"]["error"]

@@ -25,7 +25,6 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from syncline.database.filters import build_filter, matches
-from syncline.database.query import FirstAndUnique, count_argument
 from syncline.database.search.text import (
     MAX_CANDIDATES,
     NO_PAYLOAD,
@@ -35,6 +34,7 @@ from syncline.database.search.text import (
     field_value,
     parse_search,
 )
+from syncline.database.terminals import FirstAndUnique, count_argument
 from syncline.errors import QueryError
 from syncline.values import UNDEFINED, normalize
 
@@ -248,13 +248,11 @@ class SearchQuery(FirstAndUnique):
         if end_cursor is not None:
             end = max(start, _position(end_cursor))
             page = matching[start:end]
-            return {"page": page, "isDone": end >= len(matching),
-                    "continueCursor": end_cursor}
+            return _page_result(page, end >= len(matching), end_cursor)
         if num_items < 1:
             raise QueryError("paginate numItems must be at least 1")
         end = min(start + num_items, len(matching))
-        result = {"page": matching[start:end], "isDone": end >= len(matching),
-                  "continueCursor": _cursor(end)}
+        result = _page_result(matching[start:end], end >= len(matching), _cursor(end))
         if journal is not None and journal.end_cursor is None:
             journal.end_cursor = result["continueCursor"]
         return result
@@ -262,6 +260,13 @@ class SearchQuery(FirstAndUnique):
 
 def _cursor(position: int) -> str:
     return f"search:{position}"
+
+
+def _page_result(page: list[dict[str, Any]], is_done: bool, cursor: str) -> dict[str, Any]:
+    """Convex's PaginationResult, as index queries return it. Search results are few (at
+    most MAX_CANDIDATES), so a search page never asks to be split."""
+    return {"page": page, "isDone": is_done, "continueCursor": cursor,
+            "splitCursor": None, "pageStatus": None}
 
 
 def _position(cursor: Any) -> int:
