@@ -154,9 +154,10 @@ class _Backend:
         async def read(tx: Any) -> list[dict[str, Any] | None]:
             return [await tx.get(job_id) for job_id in sorted(ids)]
 
-        for job in await self.deployment.db.read(read):
-            if job is None or job["state"]["kind"] != "failed":
-                continue
+        failed = [job for job in await self.deployment.db.read(read)
+                  if job is not None and job["state"]["kind"] == "failed"]
+        failed.sort(key=lambda job: (job.get("completedTime") or 0, job["_creationTime"]))
+        for job in failed:
             failure = ScheduledFailure(job["_id"], job["name"], (job["args"] or [{}])[0],
                                        job["state"].get("error", ""))
             self._reported.add(failure.job_id)

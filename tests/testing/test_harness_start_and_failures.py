@@ -92,3 +92,19 @@ async def test_a_failure_left_unchecked_is_printed_when_the_test_closes(capsys):
     await t.aclose()
     assert [f.name for f in t.scheduled_failures] == ["failing:mutation_boom"]
     assert "Error when running scheduled function failing:mutation_boom" in capsys.readouterr().err
+
+
+def test_a_failure_left_unchecked_is_printed_by_close_outside_a_loop(capsys):
+    t = ConvexTest(modules=APP, crons=False)
+
+    async def scenario():
+        await t.mutation(api.failing.schedule, {"delay_ms": 0, "kind": "mutation"})
+        await t.mutation(api.failing.schedule, {"delay_ms": 0, "kind": "action"})
+        await t._backend.deployment.scheduler.idle()
+
+    asyncio.run(scenario())
+    assert capsys.readouterr().err == ""
+    t.close()  # what the convex_test fixture does after a test
+    assert sorted(f.name for f in t.scheduled_failures) == [
+        "failing:action_boom", "failing:mutation_boom"]
+    assert capsys.readouterr().err.count("Error when running scheduled function") == 2
