@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +21,25 @@ from syncline.functions.logs import LogLine
 
 POLL_INTERVAL_S = 0.5
 MAX_HISTORY = 10_000
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    """SIGTERM ends the tail as Ctrl+C does (exit status 0). A process started with SIGINT
+    ignored (`nohup`, a background job, a supervisor, a test runner without a terminal)
+    never sees Ctrl+C, and SIGTERM is what supervisors and `kill` send."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _record(raw: dict[str, Any]) -> ExecutionRecord:
@@ -54,7 +77,7 @@ def _show(raw: dict[str, Any], *, success: bool, jsonl: bool) -> None:
 @target_options
 def logs(history: int, success: bool, once: bool, jsonl: bool, url: str | None,
          admin_key: str | None, directory: Path) -> None:
-    """Tail the function logs of the running deployment until Ctrl+C.
+    """Tail the function logs of the running deployment until Ctrl+C (or SIGTERM).
 
     Shows each execution's log lines (print and logging output) and every failure with
     its error and request ID, prefixed like `syncline dev` prints them.
@@ -63,6 +86,11 @@ def logs(history: int, success: bool, once: bool, jsonl: bool, url: str | None,
         return admin_request("GET", "/api/logs", url, admin_key, directory,
                              what="Reading logs", params=params)
 
+    with _stopped_by_sigterm():
+        _tail(fetch, history=history, success=success, once=once, jsonl=jsonl)
+
+
+def _tail(fetch: Callable[[dict[str, str]], dict[str, Any]], *, history: int, success: bool, once: bool, jsonl: bool) -> None:
     try:
         page = fetch({"history": str(history)})
         for raw in page["records"]:

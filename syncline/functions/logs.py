@@ -24,9 +24,15 @@ How:
 
 Decision on levels: inside an execution, the root logger's level (WARNING unless the server
 configures it) is not consulted, because it is the process's output policy, not the function's.
-A record of level >= DEBUG is captured unless a level set explicitly on its logger or a
-non-root ancestor filters it out, or `logging.disable` does -- so `getLogger(__name__).debug()`
-in a function works like `console.debug`, and a noisy library can be quieted with `setLevel`.
+A record is captured from LIBRARY_LOG_LEVEL (WARNING) up when its logger belongs to a library,
+and from DEBUG up otherwise, unless a level set explicitly on its logger or a non-root ancestor
+decides instead, or `logging.disable` filters it out. A library's logger is one named after an
+imported module outside the app (`httpx`, `httpcore`, `openai`, `urllib3`, ...): their DEBUG and
+INFO chatter ("HTTP Request: POST ...", connection traces) would otherwise flood every function's
+log lines. The app's own loggers -- the root logger (`logging.info`), `getLogger(__name__)` in
+`convex/`, any name that is not an imported module -- keep DEBUG, so they work like
+`console.debug`. An app that wants a library's INFO lines lowers its level explicitly
+(`logging.getLogger("httpx").setLevel(logging.INFO)`), and quiets its own with `setLevel` too.
 Records of the `syncline` loggers (the server, even when it runs inside an execution) and of
 `asyncio` (the loop that runs the function; it logs "Using selector" on every new loop) are
 never captured: they are handled as if no execution were running.
@@ -45,6 +51,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "LIBRARY_LOG_LEVEL",
     "MAX_LOG_LINES",
     "MAX_LOG_LINE_BYTES",
     "LogCollector",
@@ -65,6 +72,10 @@ _OVERFLOW_MESSAGE = f"Log overflow (maximum {MAX_LOG_LINES}). Remaining log line
 _wall_clock = time.time
 # Loggers never captured: the server itself and the event loop machinery running functions.
 _UNCAPTURED_LOGGERS = ("syncline", "asyncio")
+# Libraries' loggers are captured from this level up, unless a level is set on them.
+LIBRARY_LOG_LEVEL = logging.WARNING
+# The app's modules are imported under this package prefix (functions/loader.py).
+_APP_PACKAGE_PREFIX = "_syncline_app_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +244,14 @@ def _is_enabled_for(self: logging.Logger, level: int) -> bool:
         if logger.level:
             return level >= logger.level
         logger = logger.parent
-    return level >= logging.DEBUG
+    return level >= (LIBRARY_LOG_LEVEL if _is_library(self.name) else logging.DEBUG)
+
+
+def _is_library(name: str) -> bool:
+    """Whether a logger (with no level set) belongs to a library: it is named after an
+    imported module that is not one of the app's (those are `_syncline_app_<n>.*`)."""
+    top = name.partition(".")[0]
+    return top in sys.modules and not top.startswith(_APP_PACKAGE_PREFIX)
 
 
 def _call_handlers(self: logging.Logger, record: logging.LogRecord) -> None:

@@ -11,6 +11,12 @@ async def test_sending(convex_test):          # the fixture: a fresh deployment 
 ```
 """
 
-from syncline.testing.harness import ConvexTest, FunctionError, SyncConvexTest, TestResponse
+from syncline.testing.harness import (
+    ConvexTest,
+    FunctionError,
+    ScheduledFailure,
+    SyncConvexTest,
+    TestResponse,
+)
 
-__all__ = ["ConvexTest", "FunctionError", "SyncConvexTest", "TestResponse"]
+__all__ = ["ConvexTest", "FunctionError", "ScheduledFailure", "SyncConvexTest", "TestResponse"]

@@ -5,6 +5,10 @@ database in a temporary folder: the same loader, validation, transactions (OCC
 retries included), limits, errors, scheduler, crons and HTTP router as `syncline
 dev`, with no server and no sockets. Time is a `FakeClock` the test moves with
 `advance`, so scheduled functions and cron jobs run when the test says so.
+
+The deployment starts on the first call; concurrent first calls wait for the same
+start. A scheduled function that fails is printed to stderr and kept in
+`t.scheduled_failures`, as convex-test logs "Error when running scheduled function".
 """
 
 from __future__ import annotations
@@ -12,19 +16,23 @@ from __future__ import annotations
 import asyncio
 import itertools
 import shutil
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from syncline.database.write_log import LoggedCommit
 from syncline.errors import ConvexError, SynclineError
 from syncline.functions import UserIdentity
 from syncline.functions.http_router import find_router
 from syncline.functions.http_types import Request as HttpRequest
+from syncline.functions.scheduling import SCHEDULED_FUNCTIONS
 from syncline.scheduler import FakeClock
 from syncline.schema import DatabaseSchema
 from syncline.server.deployment import Deployment
@@ -65,27 +73,53 @@ class TestResponse:
         return f"<TestResponse {self.status} {self.body[:60]!r}>"
 
 
+@dataclass(frozen=True)
+class ScheduledFailure:
+    """A scheduled function (or cron job run) that failed during the test."""
+
+    job_id: str
+    name: str  # the function's path, "module:function"
+    args: dict[str, Any]
+    error: str  # the message its job recorded
+
+    def __str__(self) -> str:
+        return f"Error when running scheduled function {self.name} ({self.job_id}): {self.error}"
+
+
 class _Backend:
     """The deployment and clock shared by a `ConvexTest` and its `with_identity` copies."""
 
     def __init__(self, schema: DatabaseSchema | None, modules: str | Path,
-                 start_ms: float | None) -> None:
+                 start_ms: float | None, crons: bool) -> None:
         folder = Path(modules).resolve()
         app_dir = folder.parent if folder.name == "convex" else folder
         if not (app_dir / "convex").is_dir():
             raise SynclineError(f"ConvexTest needs the app's convex/ folder; {folder} has none")
         self.schema = schema
+        self.crons = crons
         self.clock = FakeClock(time.time() * 1000.0 if start_ms is None else start_ms)
         self.data_dir = Path(tempfile.mkdtemp(prefix="syncline-test-"))
         self.deployment = Deployment(app_dir, data_dir=self.data_dir, dev=True,
                                      durability="normal", clock=self.clock)
-        self.started = False
+        self.failures: list[ScheduledFailure] = []
+        self._reported: set[str] = set()
+        self._touched: set[str] = set()  # job ids written since the last collect_failures
+        self._touched_lock = threading.Lock()
+        self.deployment.db.add_commit_listener(self._on_commit)
+        self._starting: asyncio.Task[None] | None = None
         self.closed = False
 
     async def start(self) -> None:
-        if self.started:
-            return
-        self.started = True
+        """Push the app and start its scheduler (and crons) once: every caller, also
+        concurrent first calls, waits for that one start and sees its outcome."""
+        task = self._starting
+        if task is None:
+            task = self._starting = asyncio.get_running_loop().create_task(self._start())
+        if not task.done():
+            await asyncio.shield(task)
+        task.result()  # a failed start (the app does not load) fails every call
+
+    async def _start(self) -> None:
         deployment = self.deployment
         deployment.set_urls(TEST_CLOUD_URL, TEST_SITE_URL)
         await deployment.push()
@@ -93,18 +127,64 @@ class _Backend:
         if self.schema is not None and app is not None and self.schema != app.schema:
             await deployment.db.apply_schema(self.schema)
         deployment.scheduler.start()
-        deployment.crons.start()
+        if self.crons:
+            deployment.crons.start()
+
+    @property
+    def started(self) -> bool:
+        return self._starting is not None
+
+    # -- failed scheduled functions ----------------------------------------------------------
+
+    def _on_commit(self, commit: LoggedCommit) -> None:
+        """Committer thread: remember which scheduled jobs changed (read later)."""
+        ids = [d.document_id for d in commit.documents if d.table == SCHEDULED_FUNCTIONS]
+        if ids:
+            with self._touched_lock:
+                self._touched.update(ids)
+
+    async def collect_failures(self) -> None:
+        """Report each scheduled job that has failed since the last look: printed to
+        stderr (pytest shows it with a failing test) and added to `failures`."""
+        with self._touched_lock:
+            ids, self._touched = self._touched - self._reported, set()
+        if not ids or self.closed:
+            return
+
+        async def read(tx: Any) -> list[dict[str, Any] | None]:
+            return [await tx.get(job_id) for job_id in sorted(ids)]
+
+        failed = [job for job in await self.deployment.db.read(read)
+                  if job is not None and job["state"]["kind"] == "failed"]
+        failed.sort(key=lambda job: (job.get("completedTime") or 0, job["_creationTime"]))
+        for job in failed:
+            failure = ScheduledFailure(job["_id"], job["name"], (job["args"] or [{}])[0],
+                                       job["state"].get("error", ""))
+            self._reported.add(failure.job_id)
+            self.failures.append(failure)
+            print(failure, file=sys.stderr)
+
+    # -- closing -------------------------------------------------------------------------------
 
     async def aclose(self) -> None:
         if self.closed:
             return
-        self.closed = True
         if self.started:
             await self.deployment.crons.stop()
             await self.deployment.scheduler.stop()
+            await self.collect_failures()
         self.close()
 
     def close(self) -> None:
+        if not self.closed and self.started:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:  # no loop here: read the last failures on a private one
+                loop = asyncio.new_event_loop()  # (not asyncio.run: it unsets the current loop)
+                try:
+                    loop.run_until_complete(self.collect_failures())
+                finally:
+                    loop.close()
         self.closed = True
         self.deployment.close()
         shutil.rmtree(self.data_dir, ignore_errors=True)
@@ -114,15 +194,17 @@ class ConvexTest:
     """`t = ConvexTest(schema, "convex/")`, then `await t.query(api.x.y, {...})` and so on.
 
     `schema` (optional) must be the app's schema, or one to use instead of it;
-    `modules` is the app's `convex/` folder (or the app folder holding it).
+    `modules` is the app's `convex/` folder (or the app folder holding it);
+    `start_ms` the fake clock's start (default: now); `crons=False` leaves the app's
+    cron jobs off, so only what the test schedules runs.
     """
 
     __test__ = False
 
     def __init__(self, schema: DatabaseSchema | None = None, modules: str | Path = "convex", *,
-                 start_ms: float | None = None,
+                 start_ms: float | None = None, crons: bool = True,
                  _backend: _Backend | None = None, _identity: UserIdentity | None = None) -> None:
-        self._backend = _backend or _Backend(schema, modules, start_ms)
+        self._backend = _backend or _Backend(schema, modules, start_ms, crons)
         self._identity = _identity
 
     # -- calling functions ---------------------------------------------------------------
@@ -195,6 +277,13 @@ class ConvexTest:
     def now_ms(self) -> float:
         return self._backend.clock.now_ms()
 
+    @property
+    def scheduled_failures(self) -> list[ScheduledFailure]:
+        """Scheduled functions and cron runs that failed so far, oldest first; up to date
+        after `finish_in_progress_scheduled_functions()` / `finish_all_...()`. Clear it
+        after asserting on an expected failure."""
+        return self._backend.failures
+
     def advance(self, ms: float) -> None:
         """Move the fake clock forward: scheduled functions and cron jobs now due run at
         the next `finish_in_progress_scheduled_functions()` (or any await)."""
@@ -202,14 +291,17 @@ class ConvexTest:
 
     async def finish_in_progress_scheduled_functions(self) -> None:
         """Wait until every scheduled function due now has finished."""
-        await self._backend.start()
-        deployment = self._backend.deployment
+        backend = self._backend
+        await backend.start()
+        deployment = backend.deployment
         while True:  # cron jobs schedule runs, runs schedule more: until nothing moves
             before = deployment.db.visible_ts
             await asyncio.sleep(0)
-            await deployment.crons.idle()
+            if backend.crons:
+                await deployment.crons.idle()
             await deployment.scheduler.idle()
             if deployment.db.visible_ts == before:
+                await backend.collect_failures()
                 return
 
     async def finish_all_scheduled_functions(self) -> None:
@@ -305,6 +397,14 @@ class SyncConvexTest:
 
     def advance(self, ms: float) -> None:
         self._t.advance(ms)
+
+    @property
+    def now_ms(self) -> float:
+        return self._t.now_ms
+
+    @property
+    def scheduled_failures(self) -> list[ScheduledFailure]:
+        return self._t.scheduled_failures
 
     def finish_in_progress_scheduled_functions(self) -> None:
         self._wait(self._t.finish_in_progress_scheduled_functions())

@@ -140,29 +140,66 @@ def test_logs_api_polls_after_a_sequence_number(server):
     assert get(server, "/api/logs", limit=0).status_code == 400
 
 
-def test_logs_tails_until_interrupted(server):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "syncline.cli.main", "logs", "--success",
-         "--dir", str(server.app_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+def start_tail(server: Server, sigint: signal.Handlers) -> subprocess.Popen[str]:
+    """`syncline logs --success` with SIGINT in the given state. The state is set by a
+    parent that then execs the CLI, as a shell or supervisor would: an ignored signal
+    stays ignored across exec (`nohup`, background jobs, pytest without a terminal)."""
+    command = [sys.executable, "-m", "syncline.cli.main", "logs", "--success",
+               "--dir", str(server.app_dir)]
+    launcher = (f"import os, signal, sys; signal.signal(signal.SIGINT, signal.{sigint.name}); "
+                f"os.execv(sys.executable, {command!r})")
+    return subprocess.Popen([sys.executable, "-c", launcher], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def tail_until_a_call_shows(server: Server, process: subprocess.Popen[str]) -> list[str]:
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout],
                      daemon=True).start()
     seen: list[str] = []
+    deadline = time.monotonic() + 20
+    # Call until the tail shows a call: the first may run before the CLI has started.
+    while not any("greet:default" in line for line in seen):
+        assert time.monotonic() < deadline, f"nothing tailed: {seen}"
+        assert server.run("query", "greet", {"name": "tail"})["status"] == "success"
+        with contextlib.suppress(queue.Empty):
+            seen.append(lines.get(timeout=1))
+    return seen
+
+
+def stop(process: subprocess.Popen[str], how: signal.Signals) -> tuple[int | None, str]:
+    """Send `how`; (exit status, stderr), or (None, ...) if it did not stop (then killed)."""
     try:
-        deadline = time.monotonic() + 20
-        # Call until the tail shows a call: the first may run before the CLI has started.
-        while not any("greet:default" in line for line in seen):
-            assert time.monotonic() < deadline, f"nothing tailed: {seen}"
-            assert server.run("query", "greet", {"name": "tail"})["status"] == "success"
-            with contextlib.suppress(queue.Empty):
-                seen.append(lines.get(timeout=1))
+        process.send_signal(how)
+        try:
+            _, err = process.communicate(timeout=15)
+            return process.returncode, err
+        except subprocess.TimeoutExpired:
+            return None, f"still running 15 s after {how.name}"
     finally:
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=15)
-    assert process.returncode == 0, err
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_logs_tails_until_interrupted(server):
+    process = start_tail(server, signal.Handlers.SIG_DFL)
+    try:
+        seen = tail_until_a_call_shows(server, process)
+    finally:
+        status, err = stop(process, signal.SIGINT)  # Ctrl+C
+    assert status == 0, err
     assert seen[0].startswith("[CONVEX Q(greet:default)] Function executed in ")
     assert not any("messages:send" in line for line in seen)  # only what ran after it started
+
+
+def test_logs_tail_stops_on_sigterm_when_sigint_is_ignored(server):
+    process = start_tail(server, signal.Handlers.SIG_IGN)
+    try:
+        tail_until_a_call_shows(server, process)
+    finally:
+        status, err = stop(process, signal.SIGTERM)
+    assert status == 0, err
 
 
 def test_endpoints_need_the_admin_key(server):

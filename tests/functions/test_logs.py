@@ -27,7 +27,7 @@ OVERFLOW_LINE = "[WARN] Log overflow (maximum 256). Remaining log lines omitted.
 @pytest.fixture
 def log() -> logging.Logger:
     """A logger with no level of its own: its effective level comes from the root."""
-    logger = logging.getLogger("tests.functions.test_logs.user")
+    logger = logging.getLogger("my_app.user")
     logger.setLevel(logging.NOTSET)
     return logger
 
@@ -151,8 +151,8 @@ def test_logging_levels_map_to_convex_levels(
 
 
 def test_explicit_logger_levels_are_respected(log: logging.Logger) -> None:
-    quiet = logging.getLogger("tests.functions.test_logs.quiet")
-    child = logging.getLogger("tests.functions.test_logs.quiet.child")
+    quiet = logging.getLogger("my_app.quiet")
+    child = logging.getLogger("my_app.quiet.child")
     quiet.setLevel(logging.WARNING)
     try:
         lines = capture(
