@@ -331,10 +331,11 @@ class SQLitePersistence(Persistence):
             self.path, isolation_level=None, check_same_thread=False, cached_statements=64
         )
         try:
-            if writer:
-                # Before the first table of a new file (and before WAL mode, which writes the
-                # header), so freed pages can be given back (reclaim_space). For an existing
-                # file it does nothing until a VACUUM (_use_incremental_vacuum).
+            if writer and (not os.path.exists(self.path) or os.path.getsize(self.path) == 0):
+                # A new file: before its first table (and before WAL mode, which writes the
+                # header), so freed pages can be given back (reclaim_space). An existing
+                # file is converted by _use_incremental_vacuum (the pragma would need a
+                # write, which fails on a full disk).
                 conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("PRAGMA journal_mode=WAL")  # fails on a full disk without -shm
         except BaseException:
@@ -401,6 +402,7 @@ class SQLitePersistence(Persistence):
         conn.execute("PRAGMA temp_store=FILE")
         conn.execute(f"PRAGMA temp_store_directory='{directory.replace(chr(39), chr(39) * 2)}'")
         try:
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # applied by the VACUUM
             conn.execute("VACUUM")
         except sqlite3.Error as error:
             if not is_disk_full(error, self.path):
