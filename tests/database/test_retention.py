@@ -322,10 +322,11 @@ async def test_a_kill_mid_prune_leaves_a_consistent_store(tmp_path: Path) -> Non
     db.close()
 
     # The child prunes in batches of 50 and stops inside a write transaction (while it
-    # computes the index keys of the 120th pruned revision), says so, and is killed there:
-    # the batches before it are committed, the one in flight is not.
+    # computes the index keys of the 800th pruned revision, in the last round of
+    # overwrites, whose losses no later revision would make up for), says so, and is
+    # killed there: the batches before it are committed, the one in flight is not.
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    child = subprocess.Popen([sys.executable, str(CHILD), str(path), str(floor), "50", "120"],
+    child = subprocess.Popen([sys.executable, str(CHILD), str(path), str(floor), "50", "800"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env=env)
     try:
