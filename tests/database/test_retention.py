@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -20,6 +21,7 @@ from syncline.database import Database
 from syncline.database.retention import MIN_WINDOW_S, RetentionPolicy
 from syncline.errors import InvalidSettingError, SnapshotTooOldError, WriteConflictError
 from syncline.schema import define_schema, define_table, v
+from tests.database import test_text_search as search
 
 SCHEMA = define_schema({
     "items": define_table({"group": v.string(), "n": v.number(), "pad": v.string()})
@@ -349,5 +351,47 @@ async def test_a_kill_mid_prune_leaves_a_consistent_store(tmp_path: Path) -> Non
         assert report.documents_deleted == left - len(expected["all"])
         assert await state(db) == expected
         assert rows(db, "SELECT count(*) FROM index_entries") == 3 * len(expected["all"])
+    finally:
+        db.close()
+
+
+async def test_a_search_index_saved_before_the_window_is_rebuilt_not_caught_up(
+    tmp_path: Path,
+) -> None:
+    """A saved text index catches up from the revisions written since it was saved; once
+    those include pruned deletions it cannot, so it is rebuilt from the documents."""
+    path = tmp_path / "db.sqlite3"
+    db = open_db(path)
+    try:
+        await db.apply_schema(search.SCHEMA)
+        patched, deleted, _ = await search.insert(
+            db, "messages", {"body": "apple patched", "channel": "a"},
+            {"body": "apple deleted", "channel": "a"}, {"body": "apple kept", "channel": "a"})
+        search.caught_up(db)
+    finally:
+        db.close()
+    folder = search._index_folder(tmp_path)
+    backup = tmp_path / "backup"
+    shutil.copytree(folder, backup)
+    db = open_db(path)
+    try:
+        async def change(tx):
+            await tx.patch(patched, {"body": "cherry"})
+            await tx.delete(deleted)
+        await db.run_transaction(change)
+        await db.prune_history(db.visible_ts)  # the deletion's tombstone goes
+    finally:
+        db.close()
+    shutil.rmtree(folder)
+    shutil.copytree(backup, folder)  # the index as it was before the pruned deletion
+    db = open_db(path)
+    try:
+        assert await search.bodies(db, "apple") == ["apple kept"]
+        assert await search.bodies(db, "cherry") == ["cherry"]
+        # The deleted document is gone from the index itself, not only filtered out of
+        # results (it would still count in every score's document statistics).
+        (engine,) = db.search._engines.values()
+        state = engine.snapshot(db.visible_ts)[0]
+        assert state.documents == 2 and not engine.is_indexed(state, deleted)
     finally:
         db.close()
