@@ -225,7 +225,9 @@ class Database:
         """Start a transaction reading at the newest durable snapshot.
 
         A read-only transaction may instead read at an earlier `snapshot_ts` (for
-        consistent reads across several queries); it must not be in the future.
+        consistent reads across several queries); it must not be in the future, nor
+        older than the retention window (SnapshotTooOldError; database/retention.py).
+        History a transaction may read is not pruned while it is open.
         """
         committer = self.committer
         with committer.lock:
