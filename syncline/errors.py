@@ -84,6 +84,28 @@ class WriteConflictError(SynclineError):
         self.conflict_ts = conflict_ts
 
 
+class SnapshotTooOldError(SynclineError):
+    """A read named a timestamp older than the retained history (the document retention
+    window, docs/limits.md): the revisions it would need may have been pruned, so it is
+    refused rather than answered with wrong data. `min_ts` is the oldest readable one."""
+
+    code = "InvalidWindowToReadDocuments"  # Convex's code for this, in streaming export
+
+    def __init__(self, ts: int, min_ts: int, what: str = "Timestamp") -> None:
+        super().__init__(
+            f"{what} {ts} is older than the database's retention window: history before "
+            f"{min_ts} has been pruned (SYNCLINE_DOCUMENT_RETENTION_S, 30 days by default). "
+            "Read at a newer timestamp; a streaming export connector must perform a full "
+            "sync (list_snapshot) again.")
+        self.ts = ts
+        self.min_ts = min_ts
+
+
+class InvalidSettingError(SynclineError, ValueError):
+    """An environment variable or option that configures the server has a value it cannot
+    use; the message names it."""
+
+
 class AuthenticationError(SynclineError):
     """A client's credentials (a user token or an admin key) are not valid for this deployment;
     the message says why."""

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,9 +20,16 @@ import orjson
 from syncline.database.catalog import IndexCatalog, IndexInfo, SearchIndexInfo, TableRegistry
 from syncline.database.committer import CommitListener, Committer
 from syncline.database.index_range import index_key
+from syncline.database.retention import HistoryPruner, PruneReport, RetentionPolicy
 from syncline.database.search import SearchIndexes
 from syncline.database.transaction import Transaction
-from syncline.errors import InvalidValueError, SchemaError, ValidationError, WriteConflictError
+from syncline.errors import (
+    InvalidValueError,
+    SchemaError,
+    SnapshotTooOldError,
+    ValidationError,
+    WriteConflictError,
+)
 from syncline.schema import DatabaseSchema, schema_from_json
 from syncline.storage.interface import IndexChange, IndexEntry, IndexRecord, Persistence
 from syncline.storage.sqlite import Durability, SQLitePersistence
@@ -45,8 +53,10 @@ class Database:
 
     def __init__(
         self, path: str | os.PathLike[str] | None = None, *, durability: Durability = "full",
-        persistence: Persistence | None = None,
+        persistence: Persistence | None = None, retention: RetentionPolicy | None = None,
     ) -> None:
+        # Settings first: a bad one is refused before anything is opened.
+        retention = retention if retention is not None else RetentionPolicy.from_env()
         self._temp_dir: str | None = None
         if persistence is None:
             if path is None:
@@ -66,6 +76,8 @@ class Database:
             persistence, catalog.max_ts, self.tables.mark_persisted, self.tables.unpersisted
         )
         self._closed = False
+        # Transactions begun and maybe still running: pruning never passes their snapshots.
+        self._transactions: weakref.WeakSet[Transaction] = weakref.WeakSet()
         # Text and vector search indexes, kept next to the database file.
         search_dir = (Path(os.fspath(path)).parent / "search"
                       if path is not None and self._temp_dir is None else None)
@@ -74,6 +86,9 @@ class Database:
         if self._schema is not None and _search_definitions(self._schema):
             self.committer.run_exclusive(self._open_search).result()
         self.search.start(self.committer.visible_ts)
+        self.retention = HistoryPruner(self, retention)
+        if not self.read_only:
+            self.retention.start()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -81,6 +96,7 @@ class Database:
         if self._closed:
             return
         self._closed = True
+        self.retention.stop()
         self.committer.close()
         self.search.close()
         self.persistence.close()
@@ -152,6 +168,43 @@ class Database:
             if n < batch:
                 return pruned
 
+    # -- retention (database/retention.py) ------------------------------------------------
+
+    @property
+    def min_snapshot_ts(self) -> int:
+        """The oldest timestamp a read may name: older history may have been pruned."""
+        return self.persistence.min_snapshot_ts
+
+    async def prune_history(self, upto_ts: int | None = None) -> PruneReport:
+        """Prune now, as the background pass does: move the retention floor to `upto_ts`
+        (default: now minus the window; never past a running transaction's snapshot),
+        delete the history behind it in batches between commits, give the space back."""
+        return await asyncio.to_thread(self.retention.run_pass, upto_ts)
+
+    def _advance_retention_floor(self, target: int) -> int:
+        """Writer thread: move the floor towards `target`; returns the floor."""
+        committer = self.committer
+        with committer.lock:  # begin() checks and registers under it: no snapshot slips by
+            floor = min(target, committer.visible_ts)
+            for tx in list(self._transactions):
+                if tx._state == "open":  # one that committed or aborted reads no more
+                    floor = min(floor, tx.snapshot_ts)
+            if floor <= self.persistence.min_snapshot_ts:
+                return self.persistence.min_snapshot_ts
+            self.persistence.advance_min_snapshot_ts(floor)
+        return floor
+
+    def _index_keys_of(self, table_number: int, internal: bytes,
+                       packed: bytes) -> list[tuple[int, bytes]]:
+        """Writer thread: the index entries a revision of a document has (pruning)."""
+        table = self.tables.by_number(table_number)
+        if table is None:
+            return []
+        doc = unpack(packed)
+        return [(index.id, index_key(index, doc, internal))
+                for index in (table.by_creation_time,
+                              *self._indexes.user_indexes(table.name))]
+
     def add_commit_listener(self, listener: CommitListener) -> None:
         self.committer.add_listener(listener)
 
@@ -172,7 +225,9 @@ class Database:
         """Start a transaction reading at the newest durable snapshot.
 
         A read-only transaction may instead read at an earlier `snapshot_ts` (for
-        consistent reads across several queries); it must not be in the future.
+        consistent reads across several queries); it must not be in the future, nor
+        older than the retention window (SnapshotTooOldError; database/retention.py).
+        History a transaction may read is not pruned while it is open.
         """
         committer = self.committer
         with committer.lock:
@@ -182,11 +237,16 @@ class Database:
                     raise ValueError("Only a read-only transaction can read at a chosen timestamp")
                 if snapshot_ts > ts:
                     raise ValueError(f"Timestamp {snapshot_ts} is in the future (latest is {ts})")
+                oldest = self.persistence.min_snapshot_ts
+                if snapshot_ts < oldest:
+                    raise SnapshotTooOldError(snapshot_ts, oldest)
                 ts = snapshot_ts
-            return Transaction(
+            tx = Transaction(
                 self, ts, self._indexes, self._schema, committer.schema_version, read_only,
                 limits,
             )
+            self._transactions.add(tx)  # under the lock the retention floor moves under
+            return tx
 
     async def run_transaction(
         self, fn: Callable[[Transaction], Awaitable[T]], *, read_only: bool = False,
@@ -325,6 +385,9 @@ class Database:
         infos = self._search_infos(self._schema)
 
         def changed_since(table: str, since: int) -> Iterator[tuple[str, dict[str, Any] | None]]:
+            if since < self.persistence.min_snapshot_ts:
+                # Deletions before the floor may be pruned: the saved index must be rebuilt.
+                raise SnapshotTooOldError(since, self.persistence.min_snapshot_ts)
             info = self.tables.get(table)
             if info is None:
                 return

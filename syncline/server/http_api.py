@@ -28,7 +28,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from syncline import __version__
-from syncline.errors import DiskFullError, InvalidValueError
+from syncline.errors import DiskFullError, InvalidValueError, SnapshotTooOldError
 from syncline.functions import Credentials, Outcome
 from syncline.functions.references import InvalidFunctionPathError, path_from_url
 from syncline.functions.registration import FunctionKind
@@ -43,6 +43,7 @@ from syncline.server.responses import (
     bad_request_response,
     disk_full_response,
     json_response,
+    out_of_retention_response,
     request_credentials,
 )
 from syncline.server.storage_api import storage_routes
@@ -132,10 +133,13 @@ class HttpApi:
                     raise BadRequest("InvalidTimestamp", "The timestamp is in the future")
         except BadRequest as e:
             return bad_request_response(e)
-        outcome = await self.deployment.runner.run(
-            path, args, expected_kind=kind, identity=caller.identity, admin=caller.admin,
-            snapshot_ts=snapshot_ts, cached=True,
-        )
+        try:
+            outcome = await self.deployment.runner.run(
+                path, args, expected_kind=kind, identity=caller.identity, admin=caller.admin,
+                snapshot_ts=snapshot_ts, cached=True,
+            )
+        except SnapshotTooOldError as e:  # query_at_ts before the retention window
+            return out_of_retention_response(request, e)
         return self.respond(outcome, fmt)
 
     def respond(self, outcome: Outcome, fmt: str) -> Response:
@@ -203,7 +207,8 @@ def create_api_app(deployment: Deployment) -> BoundedBodies:
                              allow_headers=["*"])]
     # Outermost: a request's share of the body budget is given back once it is answered.
     app = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={DiskFullError: disk_full_response})
+                    exception_handlers={DiskFullError: disk_full_response,
+                                        SnapshotTooOldError: out_of_retention_response})
     return BoundedBodies(FunctionCallShortcut(app, api), deployment.body_limits)
 
 

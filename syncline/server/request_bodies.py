@@ -33,6 +33,7 @@ import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from syncline.errors import InvalidSettingError  # raised here; cli/deploy.py catches it
 from syncline.server.responses import BadRequest
 
 MiB = 1024 * 1024
@@ -50,10 +51,6 @@ CLOSE = {"Connection": "close"}
 
 _UINT = re.compile(r"[0-9]{1,19}")
 _SECONDS = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
-
-
-class InvalidSettingError(ValueError):
-    """An environment variable that configures the server has a value it cannot use."""
 
 
 def ascii_uint(raw: str | None) -> int | None:

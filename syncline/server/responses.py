@@ -10,7 +10,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from syncline.errors import DISK_FULL_MESSAGE, AuthenticationError, InvalidAdminKeyError
+from syncline.errors import (
+    DISK_FULL_MESSAGE,
+    AuthenticationError,
+    InvalidAdminKeyError,
+    SnapshotTooOldError,
+)
 from syncline.functions import Credentials
 
 
@@ -42,6 +47,13 @@ def disk_full_response(_request: Request | None = None, error: Exception | None 
     """507 Insufficient Storage (RFC 4918): the deployment's disk is full, nothing was
     written. Also the API app's handler for a DiskFullError no endpoint caught."""
     return bad_request_response(BadRequest("DiskFull", str(error or DISK_FULL_MESSAGE), 507))
+
+
+def out_of_retention_response(_request: Request | None, error: Exception) -> Response:
+    """400 `InvalidWindowToReadDocuments` (Convex's code for a too-old streaming export
+    cursor): a snapshot or cursor older than the retained history. Also the API app's
+    handler for a SnapshotTooOldError no endpoint caught."""
+    return bad_request_response(BadRequest(SnapshotTooOldError.code, str(error)))
 
 
 def require_admin_key(admin_keys: Any, request: Request) -> None:

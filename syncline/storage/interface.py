@@ -16,7 +16,7 @@ Conventions:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 
@@ -109,6 +109,20 @@ class Catalog:
     max_creation_time: float
 
 
+@dataclass(frozen=True, slots=True)
+class PruneProgress:
+    """What one bounded batch of history pruning did (Persistence.prune_history)."""
+
+    revisions: int  # superseding revisions examined
+    documents_deleted: int  # document revisions (tombstones included) removed
+    index_entries_deleted: int
+    done: bool  # every revision up to the retention floor has been examined
+
+
+# The index entries a document revision had: (table number, internal id, packed value)
+# -> [(index id, key)], computed by the database layer, which knows the index definitions.
+IndexKeysOf = Callable[[int, bytes, bytes], Iterable[tuple[int, bytes]]]
+
 # A scanned index row: (index key, packed document).
 IndexRow = tuple[bytes, bytes]
 # A scanned table row in id order: (internal id, packed document).
@@ -193,6 +207,36 @@ class Persistence(ABC):
     def prune_applied_requests(self, before_ts: int, limit: int) -> int:
         """Forget up to `limit` applied requests committed before `before_ts`; returns how
         many were forgotten. Called only from the committer's writer thread."""
+
+    # -- retention (docs/limits.md: the document retention window) ------------------------
+
+    @property
+    @abstractmethod
+    def min_snapshot_ts(self) -> int:
+        """The oldest timestamp reads may name. Every read at a snapshot (or a
+        `revisions_after` cursor) older than this raises SnapshotTooOldError, checked
+        after the read, so a read racing with pruning fails instead of returning wrong
+        data. It only moves forward, and survives restarts."""
+
+    @abstractmethod
+    def advance_min_snapshot_ts(self, ts: int) -> None:
+        """Move `min_snapshot_ts` forward to `ts` (durably, before anything is pruned past
+        the old one). Called only from the committer's writer thread."""
+
+    @abstractmethod
+    def prune_history(self, limit: int, index_keys: IndexKeysOf) -> PruneProgress:
+        """Delete, in one atomic write, history no read at or after `min_snapshot_ts`
+        can reach, examining at most about `limit` revisions: every document revision
+        superseded by a newer one at or before it, a deletion's tombstone at or before it
+        (once nothing older of the document is left), and likewise index entries (of the
+        keys `index_keys` gives for the revisions removed). The latest revision of every
+        live document is never removed. Progress is durable, so a crash loses at most
+        the batch in flight. Called only from the committer's writer thread."""
+
+    @abstractmethod
+    def reclaim_space(self, max_pages: int) -> int:
+        """Give up to `max_pages` free pages back to the file system; returns how many.
+        Called only from the committer's writer thread."""
 
     @abstractmethod
     def close(self) -> None:

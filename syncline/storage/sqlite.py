@@ -13,12 +13,13 @@ import fcntl
 import hashlib
 import logging
 import os
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from typing import IO, Literal
 
-from syncline.errors import DatabaseInUseError, DiskFullError
+from syncline.errors import DatabaseInUseError, DiskFullError, SnapshotTooOldError
 from syncline.storage.disk_full import is_disk_full
 from syncline.storage.interface import (
     AppliedRequest,
@@ -26,9 +27,11 @@ from syncline.storage.interface import (
     CommitRecord,
     DocumentRevision,
     IndexChange,
+    IndexKeysOf,
     IndexRecord,
     IndexRow,
     Persistence,
+    PruneProgress,
     TableRecord,
     TableRow,
 )
@@ -83,6 +86,31 @@ CREATE INDEX IF NOT EXISTS applied_requests_by_request
 
 _FORMAT_VERSION = 1
 _BACKFILL_PAGE = 2048
+# SQLite's auto_vacuum modes (PRAGMA auto_vacuum).
+_AUTO_VACUUM_INCREMENTAL = 2
+# The write-ahead log is cut back to this size after a checkpoint (it keeps its largest
+# size otherwise: an import would leave a WAL of hundreds of megabytes behind).
+_WAL_SIZE_LIMIT = 64 * 1024 * 1024
+
+# History pruning (prune_history). The revisions that supersede others, in commit order,
+# from the durable cursor up to the retention floor; each removes what it supersedes.
+_PRUNE_NEXT = """
+SELECT table_number, internal_id, ts, value IS NULL FROM documents INDEXED BY documents_by_ts
+WHERE (ts, table_number, internal_id) > (:ts, :table, :id) AND ts <= :floor
+ORDER BY ts, table_number, internal_id
+LIMIT :limit
+"""
+_OLDER_REVISIONS = """
+SELECT value FROM documents WHERE table_number = ? AND internal_id = ? AND ts < ?
+"""
+_DELETE_OLDER_REVISIONS = """
+DELETE FROM documents WHERE table_number = ? AND internal_id = ? AND ts < ?
+"""
+_DELETE_REVISION = "DELETE FROM documents WHERE table_number = ? AND internal_id = ? AND ts = ?"
+_NEWEST_ENTRY = """
+SELECT ts, internal_id IS NULL FROM index_entries WHERE index_id = ? AND key = ? AND ts <= ?
+ORDER BY ts DESC LIMIT 1
+"""
 
 # The newest entry per key at or before :ts, with the document revision current
 # at :ts. `{hi_clause}` and `{order}` are filled in per direction and
@@ -270,7 +298,8 @@ class SQLitePersistence(Persistence):
         self._generation = 0  # bumped when the connections are replaced
         try:
             try:
-                self._writer = self._connect()
+                self._writer = self._connect(writer=True)
+                self._use_incremental_vacuum()
                 self._writer.executescript(_SCHEMA)
                 self._check_format()
             except sqlite3.Error as error:
@@ -282,6 +311,7 @@ class SQLitePersistence(Persistence):
                 self._writer.close()
             self._lock_file.close()
             raise
+        self._load_retention()
         if not self.read_only:
             try:
                 self.purge_dropped_indexes()
@@ -291,7 +321,7 @@ class SQLitePersistence(Persistence):
 
     # -- connections -----------------------------------------------------------------
 
-    def _connect(self, immutable: bool = False) -> sqlite3.Connection:
+    def _connect(self, immutable: bool = False, writer: bool = False) -> sqlite3.Connection:
         if immutable:
             conn = sqlite3.connect(f"file:{self.path}?immutable=1", uri=True,
                                    isolation_level=None, check_same_thread=False)
@@ -301,6 +331,12 @@ class SQLitePersistence(Persistence):
             self.path, isolation_level=None, check_same_thread=False, cached_statements=64
         )
         try:
+            if writer and (not os.path.exists(self.path) or os.path.getsize(self.path) == 0):
+                # A new file: before its first table (and before WAL mode, which writes the
+                # header), so freed pages can be given back (reclaim_space). An existing
+                # file is converted by _use_incremental_vacuum (the pragma would need a
+                # write, which fails on a full disk).
+                conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("PRAGMA journal_mode=WAL")  # fails on a full disk without -shm
         except BaseException:
             conn.close()
@@ -310,6 +346,7 @@ class SQLitePersistence(Persistence):
         conn.execute("PRAGMA cache_size=-65536")
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA mmap_size=268435456")
+        conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
         return conn
 
     def _reader(self) -> _Reader:
@@ -332,6 +369,52 @@ class SQLitePersistence(Persistence):
             self._local.reader = reader
         return reader
 
+    def _use_incremental_vacuum(self) -> None:
+        """Convert a file from before history pruning to auto_vacuum=INCREMENTAL, once.
+
+        Only in that mode can pages freed by pruning be given back to the file system
+        (reclaim_space); without it they are reused by later writes but the file never
+        shrinks. A new file gets the mode from _connect. An existing one needs a VACUUM,
+        which rewrites the whole file in one transaction: a crash (or a full disk) midway
+        leaves the old file as it was. It needs room for a copy of the data in the
+        temporary file and in the write-ahead log, so with too little free space it is
+        skipped, with a warning, and tried again at the next start.
+        """
+        conn = self._writer
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] == _AUTO_VACUUM_INCREMENTAL:
+            return
+        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+            return  # a file with no table yet takes the mode from _connect
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        free_pages = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        used = (pages - free_pages) * page_size
+        directory = os.path.dirname(os.path.abspath(self.path))
+        if shutil.disk_usage(directory).free < 2 * used + _WAL_SIZE_LIMIT:
+            _log.warning("%s: not enough free disk space to convert the file to incremental "
+                         "vacuum (needs about %d MB): pruned history is reused but the file "
+                         "does not shrink; it is tried again at the next start",
+                         self.path, (2 * used + _WAL_SIZE_LIMIT) // 1_000_000)
+            return
+        _log.warning("%s: converting the database file (%d MB) to incremental vacuum, once; "
+                     "this takes a moment for a large file", self.path, used // 1_000_000)
+        # The VACUUM's temporary copy goes to a file beside the database, not memory.
+        conn.execute("PRAGMA temp_store=FILE")
+        conn.execute(f"PRAGMA temp_store_directory='{directory.replace(chr(39), chr(39) * 2)}'")
+        try:
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # applied by the VACUUM
+            conn.execute("VACUUM")
+        except sqlite3.Error as error:
+            if not is_disk_full(error, self.path):
+                raise
+            _log.warning("%s: the disk filled up while converting the file to incremental "
+                         "vacuum; nothing changed, it is tried again at the next start",
+                         self.path)
+        finally:
+            conn.execute("PRAGMA temp_store_directory=''")
+            conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def _check_format(self) -> None:
         row = self._writer.execute("SELECT value FROM meta WHERE key='format'").fetchone()
         if row is None and self.read_only:
@@ -345,6 +428,125 @@ class SQLitePersistence(Persistence):
                 f"{self.path} was written by storage format {row[0]}; this syncline reads "
                 f"format {_FORMAT_VERSION}"
             )
+
+    # -- retention ----------------------------------------------------------------------
+
+    def _load_retention(self) -> None:
+        meta = dict(self._writer.execute(
+            "SELECT key, value FROM meta WHERE key IN ('min_snapshot_ts', 'prune_cursor')"))
+        self._min_snapshot_ts = int(meta.get("min_snapshot_ts") or 0)
+        cursor = str(meta.get("prune_cursor") or "0:0:")
+        ts, table, internal = cursor.split(":")
+        self._prune_cursor: tuple[int, int, bytes] = (int(ts), int(table),
+                                                      bytes.fromhex(internal))
+
+    @property
+    def min_snapshot_ts(self) -> int:
+        return self._min_snapshot_ts
+
+    def _check_window(self, ts: int, what: str = "Timestamp") -> None:
+        """Refuse a read at `ts` if history it needs may be pruned (after reading: a
+        prune raises the floor before it deletes anything)."""
+        if ts < self._min_snapshot_ts:
+            raise SnapshotTooOldError(ts, self._min_snapshot_ts, what)
+
+    def advance_min_snapshot_ts(self, ts: int) -> None:
+        if ts <= self._min_snapshot_ts:
+            return
+        # Raised in memory first: reads racing with the write below already fail.
+        self._min_snapshot_ts = ts
+        self._write_meta({"min_snapshot_ts": ts})
+
+    def _write_meta(self, values: dict[str, object]) -> None:
+        conn = self._writable()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                             list(values.items()))
+            conn.execute("COMMIT")
+        except BaseException as error:
+            self._failed_write(error)
+            raise
+
+    def prune_history(self, limit: int, index_keys: IndexKeysOf) -> PruneProgress:
+        floor = self._min_snapshot_ts
+        cursor_ts, cursor_table, cursor_id = self._prune_cursor
+        conn = self._writable()
+        documents = entries = 0
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            rows = conn.execute(_PRUNE_NEXT, {"ts": cursor_ts, "table": cursor_table,
+                                              "id": cursor_id, "floor": floor,
+                                              "limit": limit}).fetchall()
+            keys: set[tuple[int, bytes]] = set()
+            for table, internal, ts, deleted in rows:
+                # Everything older than a revision at or before the floor is unreachable.
+                older = conn.execute(_OLDER_REVISIONS, (table, internal, ts)).fetchall()
+                if older:
+                    conn.execute(_DELETE_OLDER_REVISIONS, (table, internal, ts))
+                    documents += len(older)
+                    for (value,) in older:
+                        if value is not None:
+                            keys.update(index_keys(table, internal, value))
+                if deleted:  # a deletion at or before the floor: nothing of it is reachable
+                    conn.execute(_DELETE_REVISION, (table, internal, ts))
+                    documents += 1
+            for index_id, key in keys:
+                entries += self._prune_key(conn, index_id, key, floor)
+            cursor = self._prune_cursor
+            if rows:
+                last = rows[-1]
+                cursor = (last[2], last[0], last[1])
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES "
+                             "('prune_cursor', ?)", (f"{last[2]}:{last[0]}:{last[1].hex()}",))
+            conn.execute("COMMIT")
+        except BaseException as error:
+            self._failed_write(error)
+            raise
+        self._prune_cursor = cursor
+        return PruneProgress(len(rows), documents, entries, done=len(rows) < limit)
+
+    @staticmethod
+    def _prune_key(conn: sqlite3.Connection, index_id: int, key: bytes, floor: int) -> int:
+        """Delete a key's index entries that no read at or after `floor` sees: those
+        older than its newest entry at or before the floor, and that one too if it is a
+        tombstone (the key had left the index by then)."""
+        newest = conn.execute(_NEWEST_ENTRY, (index_id, key, floor)).fetchone()
+        if newest is None:
+            return 0
+        ts, tombstone = newest
+        op = "<=" if tombstone else "<"
+        return conn.execute(
+            f"DELETE FROM index_entries WHERE index_id = ? AND key = ? AND ts {op} ?",
+            (index_id, key, ts)).rowcount
+
+    def reclaim_space(self, max_pages: int) -> int:
+        conn = self._writable()
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != _AUTO_VACUUM_INCREMENTAL:
+            return 0
+        before = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        if before == 0:
+            return 0
+        try:
+            # Each step of the pragma frees one page, and Python's execute() steps a
+            # statement without result columns once: executescript() runs it to the end
+            # (one write transaction; there is none open to commit on this connection).
+            conn.executescript(f"PRAGMA incremental_vacuum({int(max_pages)});")
+        except BaseException as error:
+            self._failed_write(error)
+            raise
+        after = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        if after == 0:
+            # The main file is cut to its new size when the log is copied back into it; a
+            # passive checkpoint never waits for readers (a later one finishes the job).
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        return before - after
+
+    def space_stats(self) -> dict[str, int]:
+        """Page size, pages in the file and free pages among them (for tests and tools)."""
+        conn = self._writer
+        return {name: conn.execute(f"PRAGMA {name}").fetchone()[0]
+                for name in ("page_size", "page_count", "freelist_count", "auto_vacuum")}
 
     # -- catalog ----------------------------------------------------------------------
 
@@ -379,7 +581,10 @@ class SQLitePersistence(Persistence):
             tables=tables,
             indexes=indexes,
             schema_json=meta.get("schema"),
-            max_ts=max(int(meta.get("max_ts") or 0), max_doc_ts),
+            # Pruning may remove the newest revision (a deletion's tombstone), never the
+            # retention floor, so the clock never goes back behind what was readable.
+            max_ts=max(int(meta.get("max_ts") or 0), max_doc_ts,
+                       int(meta.get("min_snapshot_ts") or 0)),
             max_creation_time=max_creation_time,
         )
 
@@ -480,6 +685,7 @@ class SQLitePersistence(Persistence):
     def get_document(self, table_number: int, internal_id: bytes, ts: int) -> bytes | None:
         with self._reader() as conn:
             row = conn.execute(_GET_DOCUMENT, (table_number, internal_id, ts)).fetchone()
+        self._check_window(ts)
         return None if row is None else row[0]
 
     def scan_index(
@@ -490,7 +696,9 @@ class SQLitePersistence(Persistence):
         params = {"index": index_id, "table": table_number, "lo": start, "hi": end, "ts": ts,
                   "limit": limit}
         with self._reader() as conn:
-            return conn.execute(sql, params).fetchall()
+            rows = conn.execute(sql, params).fetchall()
+        self._check_window(ts)
+        return rows
 
     def scan_table(
         self, table_number: int, start: bytes, end: bytes | None, ts: int, reverse: bool,
@@ -499,7 +707,9 @@ class SQLitePersistence(Persistence):
         sql = _SCAN_TABLE_SQL[(end is not None, reverse)]
         params = {"table": table_number, "lo": start, "hi": end, "ts": ts, "limit": limit}
         with self._reader() as conn:
-            return conn.execute(sql, params).fetchall()
+            rows = conn.execute(sql, params).fetchall()
+        self._check_window(ts)
+        return rows
 
     def snapshot_page(
         self, after_table: int, after_id: bytes, ts: int, limit: int,
@@ -514,6 +724,7 @@ class SQLitePersistence(Persistence):
                   "only": table_number}
         with self._reader() as conn:
             rows = conn.execute(sql, params).fetchall()
+        self._check_window(ts, "Snapshot")
         return [DocumentRevision(*row) for row in rows]
 
     def revisions_after(
@@ -534,6 +745,8 @@ class SQLitePersistence(Persistence):
                     }).fetchall()
             finally:
                 conn.execute("COMMIT")
+        # Every revision after the cursor is kept only if the cursor is within the window.
+        self._check_window(after_ts, "Cursor")
         return [DocumentRevision(*row) for row in rows]
 
     def renumber_table(self, old_number: int, new_number: int) -> None:
@@ -613,7 +826,7 @@ class SQLitePersistence(Persistence):
             except sqlite3.Error:
                 _log.warning("%s: ROLLBACK failed; reopening the writer connection", self.path)
                 conn.close()
-                self._writer = self._connect()
+                self._writer = self._connect(writer=True)
         if is_disk_full(error, self.path) and not isinstance(error, DiskFullError):
             raise DiskFullError() from error
 
@@ -622,7 +835,7 @@ class SQLitePersistence(Persistence):
         (DiskFullError if there is not)."""
         if self.read_only:
             try:
-                writer = self._connect()  # creating the -shm file needs disk space
+                writer = self._connect(writer=True)  # creating the -shm file needs disk space
             except sqlite3.Error as error:
                 if is_disk_full(error, self.path):
                     raise DiskFullError() from error

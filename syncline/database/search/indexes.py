@@ -35,6 +35,7 @@ import orjson
 
 from syncline.database.catalog import SearchIndexInfo
 from syncline.database.search.text import TextIndex, document_tokens, field_value, search_keys
+from syncline.errors import SnapshotTooOldError
 from syncline.storage.disk_full import is_disk_full
 from syncline.values import encode_key
 
@@ -299,9 +300,11 @@ class SearchIndexes:
             if loaded is not None:
                 index, saved_ts = loaded
                 _remove_folder(folder)  # a crash from here on must not reuse a stale save
-                for document_id, document in changed_since(info.table_name, saved_ts):
-                    _vector_write(info, index, document_id, document)
-                return index
+                changes = _catch_up(changed_since, info, saved_ts)
+                if changes is not None:
+                    for document_id, document in changes:
+                        _vector_write(info, index, document_id, document)
+                    return index
         index = VectorIndex(info.dimensions, info.filter_fields)
         batch: list[tuple[str, Any, tuple[Any, ...]]] = []
         for document_id, document in documents_of(info.table_name):
@@ -316,6 +319,9 @@ class SearchIndexes:
     def _open_text(self, info: SearchIndexInfo, folder: Path | None, ts: int,
                    documents_of: DocumentsOf, changed_since: Any) -> TextIndex:
         saved_ts = self._saved_ts(info) if folder is not None and changed_since else None
+        changes = _catch_up(changed_since, info, saved_ts) if saved_ts is not None else None
+        if changes is None:
+            saved_ts = None
         if folder is not None and saved_ts is None:
             _remove_folder(folder)
         try:
@@ -337,7 +343,7 @@ class SearchIndexes:
             index = TextIndex(info.field, info.filter_fields, folder)
         if saved_ts is not None:
             index.load_lengths()
-            documents = list(changed_since(info.table_name, saved_ts))
+            documents = changes or []
         else:
             documents = list(documents_of(info.table_name))
         self._infos.setdefault(info.id, info)
@@ -393,6 +399,18 @@ def _vector_write(info: SearchIndexInfo, index: VectorIndex, document_id: str,
     else:
         index.upsert(document_id, field_value(document, info.field),
                      vector_filter_values(info, document))
+
+
+def _catch_up(changed_since: Any, info: SearchIndexInfo, saved_ts: int,
+              ) -> list[tuple[str, dict[str, Any] | None]] | None:
+    """The changes a saved index misses, or None if the history since it was saved has
+    been pruned (database/retention.py: its deletions may be gone), so it is rebuilt."""
+    try:
+        return list(changed_since(info.table_name, saved_ts))
+    except SnapshotTooOldError:
+        _log.warning("search index %s.%s was saved before the retained history; rebuilding",
+                     info.table_name, info.name)
+        return None
 
 
 def _remove_folder(folder: Path) -> None:
