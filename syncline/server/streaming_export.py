@@ -4,8 +4,9 @@
 - `GET /api/list_snapshot[?snapshot=&cursor=&tableName=]`: pages of a consistent snapshot;
 - `GET /api/document_deltas?cursor=[&tableName=]`: pages of the change log after `cursor`.
 
-Every route needs `Authorization: Convex <admin key>`. Storage keeps every document
-revision, so a snapshot or delta cursor stays valid for the life of the database. System
+Every route needs `Authorization: Convex <admin key>`. A snapshot or delta cursor
+stays valid while it is within the document retention window (database/retention.py); an
+older one is a 400 InvalidWindowToReadDocuments. System
 tables (`_scheduled_functions`, `_storage`, ...) are not exported. A `tableName` that is a
 valid user table name but names no table (yet) gives empty pages, so a connector can ask
 for a table the schema declares before it holds a document; a malformed or system table
