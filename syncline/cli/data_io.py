@@ -12,6 +12,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 
 from syncline.cli import console
 from syncline.cli.client import Target, admin_target, target_options
+from syncline.cli.streamed_import import streamed_import
 
 PROGRESS_THRESHOLD = 8 * 1024 * 1024  # show a progress bar for files larger than this
 _CHUNK = 1024 * 1024
@@ -65,6 +66,10 @@ def import_command(path: Path, table: str | None, fmt: str | None, append: bool,
     given. A ZIP's `_storage/` folder (from `export --include-file-storage`) restores
     file storage the same way. Each import is atomic: on any error (reported with its
     line), nothing changes.
+
+    A table file's progress is shown as the server reads, checks and commits its rows.
+    Ctrl+C cancels the import (nothing is written) unless its commit has started; then
+    the CLI says that it will still complete.
     """
     if append and replace:
         raise click.UsageError("Pass at most one of --append and --replace")
@@ -81,6 +86,13 @@ def import_command(path: Path, table: str | None, fmt: str | None, append: bool,
         endpoint, params = "/api/import", {"table": table, "mode": mode, "format": fmt_name}
     target = admin_target(url, admin_key, directory, "Importing data")
     size = path.stat().st_size
+    if not is_zip:
+        try:
+            counts = streamed_import(target, path, params, size > PROGRESS_THRESHOLD)
+        except httpx.HTTPError as e:
+            raise _unreachable(target, e) from None
+        _print_counts(counts)
+        return
     progress = _progress() if size > PROGRESS_THRESHOLD else None
     try:
         if progress is not None:
@@ -97,7 +109,11 @@ def import_command(path: Path, table: str | None, fmt: str | None, append: bool,
             progress.stop()
     if response.status_code != 200:
         raise _fail(target, response)
-    for name, count in response.json()["tables"].items():
+    _print_counts(response.json()["tables"])
+
+
+def _print_counts(counts: dict[str, int]) -> None:
+    for name, count in counts.items():
         if name == "_storage":
             console.out.print(f"Imported {count} file{'s' * (count != 1)} into file storage")
         else:
