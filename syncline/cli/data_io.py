@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 
 from syncline.cli import console
 from syncline.cli.client import Target, admin_target, target_options
-from syncline.cli.streamed_import import streamed_import
+from syncline.cli.streamed_import import EXIT_INTERRUPTED, streamed_import
 
 PROGRESS_THRESHOLD = 8 * 1024 * 1024  # show a progress bar for files larger than this
 _CHUNK = 1024 * 1024
@@ -36,13 +37,15 @@ def _unreachable(target: Target, error: Exception) -> click.ClickException:
                                 "Is `syncline dev` (or `serve`) running?")
 
 
-def _upload_chunks(path: Path, progress: Progress | None) -> Iterator[bytes]:
+def _upload_chunks(path: Path, progress: Progress | None,
+                   uploaded: list[bool]) -> Iterator[bytes]:
     task = None if progress is None else progress.add_task("Uploading", total=path.stat().st_size)
     with path.open("rb") as file:
         while chunk := file.read(_CHUNK):
             if progress is not None and task is not None:
                 progress.advance(task, len(chunk))
             yield chunk
+    uploaded.append(True)
 
 
 def _progress() -> Progress:
@@ -94,16 +97,27 @@ def import_command(path: Path, table: str | None, fmt: str | None, append: bool,
         _print_counts(counts)
         return
     progress = _progress() if size > PROGRESS_THRESHOLD else None
+    uploaded: list[bool] = []
     try:
         if progress is not None:
             progress.start()
         response = httpx.post(
-            f"{target.url}{endpoint}", params=params, content=_upload_chunks(path, progress),
+            f"{target.url}{endpoint}", params=params,
+            content=_upload_chunks(path, progress, uploaded),
             headers={"Authorization": f"Convex {target.admin_key}",
                      "Content-Length": str(size)},
             timeout=httpx.Timeout(10.0, read=3600.0))
     except httpx.HTTPError as e:
         raise _unreachable(target, e) from None
+    except KeyboardInterrupt:
+        if progress is not None:
+            progress.stop()
+        if uploaded:
+            console.err.print("Interrupted: the snapshot was uploaded, so the import will "
+                              "still commit unless it fails (see `syncline data`).")
+        else:
+            console.err.print("Import cancelled during the upload: nothing was written.")
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         if progress is not None:
             progress.stop()
