@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -13,7 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 
 from syncline.cli import console
 from syncline.cli.client import Target, admin_target, target_options
-from syncline.cli.streamed_import import EXIT_INTERRUPTED, streamed_import
+from syncline.cli.streamed_import import streamed_import
 
 PROGRESS_THRESHOLD = 8 * 1024 * 1024  # show a progress bar for files larger than this
 _CHUNK = 1024 * 1024
@@ -35,17 +33,6 @@ def _fail(target: Target, response: httpx.Response) -> click.ClickException:
 def _unreachable(target: Target, error: Exception) -> click.ClickException:
     return click.ClickException(f"Could not reach the deployment at {target.url}: {error}. "
                                 "Is `syncline dev` (or `serve`) running?")
-
-
-def _upload_chunks(path: Path, progress: Progress | None,
-                   uploaded: list[bool]) -> Iterator[bytes]:
-    task = None if progress is None else progress.add_task("Uploading", total=path.stat().st_size)
-    with path.open("rb") as file:
-        while chunk := file.read(_CHUNK):
-            if progress is not None and task is not None:
-                progress.advance(task, len(chunk))
-            yield chunk
-    uploaded.append(True)
 
 
 def _progress() -> Progress:
@@ -70,7 +57,7 @@ def import_command(path: Path, table: str | None, fmt: str | None, append: bool,
     file storage the same way. Each import is atomic: on any error (reported with its
     line), nothing changes.
 
-    A table file's progress is shown as the server reads, checks and commits its rows.
+    The progress is shown as the server reads, checks and commits the documents.
     Ctrl+C cancels the import (nothing is written) unless its commit has started; then
     the CLI says that it will still complete.
     """
@@ -89,41 +76,11 @@ def import_command(path: Path, table: str | None, fmt: str | None, append: bool,
         endpoint, params = "/api/import", {"table": table, "mode": mode, "format": fmt_name}
     target = admin_target(url, admin_key, directory, "Importing data")
     size = path.stat().st_size
-    if not is_zip:
-        try:
-            counts = streamed_import(target, path, params, size > PROGRESS_THRESHOLD)
-        except httpx.HTTPError as e:
-            raise _unreachable(target, e) from None
-        _print_counts(counts)
-        return
-    progress = _progress() if size > PROGRESS_THRESHOLD else None
-    uploaded: list[bool] = []
     try:
-        if progress is not None:
-            progress.start()
-        response = httpx.post(
-            f"{target.url}{endpoint}", params=params,
-            content=_upload_chunks(path, progress, uploaded),
-            headers={"Authorization": f"Convex {target.admin_key}",
-                     "Content-Length": str(size)},
-            timeout=httpx.Timeout(10.0, read=3600.0))
+        counts = streamed_import(target, path, endpoint, params, size > PROGRESS_THRESHOLD)
     except httpx.HTTPError as e:
         raise _unreachable(target, e) from None
-    except KeyboardInterrupt:
-        if progress is not None:
-            progress.stop()
-        if uploaded:
-            console.err.print("Interrupted: the snapshot was uploaded, so the import will "
-                              "still commit unless it fails (see `syncline data`).")
-        else:
-            console.err.print("Import cancelled during the upload: nothing was written.")
-        sys.exit(EXIT_INTERRUPTED)
-    finally:
-        if progress is not None:
-            progress.stop()
-    if response.status_code != 200:
-        raise _fail(target, response)
-    _print_counts(response.json()["tables"])
+    _print_counts(counts)
 
 
 def _print_counts(counts: dict[str, int]) -> None:

@@ -1,5 +1,5 @@
-"""`syncline import` of a table file: upload it, then follow the server's progress
-events (rows read, validated and buffered; then the commit) until the outcome.
+"""`syncline import`: upload the file, then follow the server's progress events
+(documents read, validated and buffered; then the commit) until the outcome.
 
 Ctrl+C (SIGINT) during the upload stops it: the server writes nothing. After the upload
 it asks the server to cancel the import, which succeeds until the commit has started
@@ -77,19 +77,22 @@ class _Display:
     def event(self, event: dict[str, Any]) -> None:
         phase, documents = event.get("phase"), event.get("documents", 0)
         if phase == "importing" and documents:
-            total = max(event.get("bytesTotal") or self._size, 1)
-            text = f"Importing: {documents} documents read and checked"
+            of = event.get("documentsTotal") or 0
+            done, total = ((documents, of) if of
+                           else (event.get("bytesRead", 0), event.get("bytesTotal") or self._size))
+            total = max(total, 1)
+            text = (f"Importing: {documents} of {of} documents checked" if of
+                    else f"Importing: {documents} documents read and checked")
             if not self.live:
-                percent = 100 * event.get("bytesRead", 0) // total
-                console.err.print(f"{text} ({percent}% of the file)")
+                console.err.print(f"{text} ({100 * done // total}%)" if of
+                                  else f"{text} ({100 * done // total}% of the file)")
                 self.shown = True
                 return
             if self._phase != "importing":
                 self._start(text, total)
                 self._phase = "importing"
             assert self._progress is not None and self._task is not None
-            self._progress.update(self._task, description=text,
-                                  completed=event.get("bytesRead", 0))
+            self._progress.update(self._task, description=text, completed=done)
         elif phase == "committing" and self.shown:
             text = f"Committing {documents} documents"
             if self.live:
@@ -130,7 +133,7 @@ def _cancel(state: _State) -> None:
                       "Waiting for it (Ctrl+C again to stop waiting; it still commits).")
 
 
-def streamed_import(target: Target, path: Path, params: dict[str, str],
+def streamed_import(target: Target, path: Path, endpoint: str, params: dict[str, str],
                     show_upload: bool) -> dict[str, int]:
     """Run the import; returns documents per table, or raises ClickException / exits."""
     state = _State(target)
@@ -149,7 +152,7 @@ def streamed_import(target: Target, path: Path, params: dict[str, str],
     outcome: dict[str, Any] | None = None
     try:
         with httpx.stream(
-                "POST", f"{target.url}/api/import", params=params,
+                "POST", f"{target.url}{endpoint}", params=params,
                 content=_upload(path, state, display),
                 headers={"Authorization": f"Convex {target.admin_key}", "Accept": NDJSON,
                          "Content-Length": str(path.stat().st_size)},

@@ -34,6 +34,7 @@ class ImportProgress:
         self._cancelled = False
         self.phase: Phase = "importing"
         self.documents = 0  # read, validated and buffered (the commit writes them)
+        self.documents_total = 0  # 0: not known in advance (a table file is streamed)
         self.bytes_read = 0
         self.bytes_total = bytes_total
         self._reported = 0
@@ -41,7 +42,8 @@ class ImportProgress:
     def event(self) -> dict[str, Any]:
         """The current state as a JSON-able progress event."""
         return {"phase": self.phase, "documents": self.documents,
-                "bytesRead": self.bytes_read, "bytesTotal": self.bytes_total}
+                "documentsTotal": self.documents_total, "bytesRead": self.bytes_read,
+                "bytesTotal": self.bytes_total}
 
     def _emit(self) -> None:
         if self._listener is not None:

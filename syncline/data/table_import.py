@@ -19,6 +19,7 @@ import csv
 import io
 import os
 from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from typing import IO, Any, Literal
 
 import orjson
@@ -38,8 +39,12 @@ FORMATS: tuple[str, ...] = ("jsonl", "json", "csv")
 MODES: tuple[str, ...] = ("create", "append", "replace")
 MAX_ATTEMPTS = 5
 STORAGE_TABLE = "_storage"
-# Documents buffered between two looks at the clock and the cancel flag.
+# Documents buffered between two progress counts (and looks at the cancel flag).
 _CHUNK_ROWS = 1_000
+# The progress of the import the current task runs, for imports started without one
+# (a snapshot import: the HTTP API sets it around `import_snapshot`).
+CURRENT_PROGRESS: ContextVar[ImportProgress | None] = ContextVar("import_progress",
+                                                                 default=None)
 
 
 # ----------------------------------------------------------------------------- files
@@ -195,7 +200,8 @@ async def import_documents(
             db.tables.get_or_create(name, number=number)
         except InvalidValueError as e:
             raise DataImportError(f"Cannot keep the IDs of table {name!r}: {e}") from None
-    progress = progress if progress is not None else ImportProgress()
+    if progress is None:
+        progress = CURRENT_PROGRESS.get() or ImportProgress()
     try:
         counts, removed, ts = await asyncio.to_thread(
             asyncio.run, _write_all(db, tables, mode, storage, progress))

@@ -23,12 +23,11 @@ import asyncio
 import ctypes
 import ctypes.util
 import gc
-import io
 import os
 import secrets
 import tempfile
 from collections import OrderedDict
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -39,11 +38,18 @@ from starlette.routing import Route
 
 from syncline.data.import_progress import ImportProgress
 from syncline.data.snapshot_zip import export_snapshot_zip, import_snapshot, read_snapshot_zip
-from syncline.data.table_import import FORMATS, MODES, TableFile, document_validator, import_tables
+from syncline.data.table_import import (
+    CURRENT_PROGRESS,
+    FORMATS,
+    MODES,
+    TableFile,
+    document_validator,
+    import_tables,
+)
 from syncline.errors import DataExportError, DataImportError
 from syncline.functions.file_storage import FileStorage, storage_document
 from syncline.server.deployment import Deployment
-from syncline.server.request_bodies import CLOSE, declared_length, read_body, stream_body
+from syncline.server.request_bodies import CLOSE, declared_length, stream_body
 from syncline.server.responses import (
     BadRequest,
     bad_request_response,
@@ -187,19 +193,51 @@ class ImportExportApi:
             path = await spool_body(request, MAX_IMPORT_SIZE)
         except BadRequest as e:
             return bad_request_response(e)
+        db = self.deployment.db
+
+        async def work(progress: ImportProgress) -> dict[str, int]:
+            progress.bytes_total = os.path.getsize(path)
+            rows = TableFile(path, fmt, document_validator(db, table), progress)
+            return await import_tables(db, {table: rows}, mode, progress=progress)
+
+        return await self._run_import(request, path, work)
+
+    async def import_snapshot(self, request: Request) -> Response:
+        try:
+            require_admin_key(self.deployment.admin_keys, request)
+            mode = _choice(request, "mode", MODES, "create")
+            path = await spool_body(request, MAX_IMPORT_SIZE)
+        except BadRequest as e:
+            return bad_request_response(e)
+        db = self.deployment.db
+
+        async def work(progress: ImportProgress) -> dict[str, int]:
+            snapshot = await asyncio.to_thread(read_snapshot_zip, path)
+            progress.documents_total = (sum(len(rows) for rows in snapshot.tables.values())
+                                        + len(snapshot.files or ()))
+            token = CURRENT_PROGRESS.set(progress)  # import_snapshot's import reports to it
+            try:
+                return await import_snapshot(db, snapshot, mode,
+                                             files=DeploymentFiles(self.deployment.files))
+            finally:
+                CURRENT_PROGRESS.reset(token)
+
+        return await self._run_import(request, path, work)
+
+    async def _run_import(self, request: Request, path: str,
+                          work: Callable[[ImportProgress], Awaitable[dict[str, int]]],
+                          ) -> Response:
+        """Run `work` on the spooled body at `path` (removed afterwards): answered with
+        its counts, or (`Accept: application/x-ndjson`) with a stream of its progress."""
         streamed = NDJSON in request.headers.get("accept", "")
         events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         loop = asyncio.get_running_loop()
         progress = ImportProgress(
-            lambda event: loop.call_soon_threadsafe(events.put_nowait, event),
-            bytes_total=os.path.getsize(path))
-        db = self.deployment.db
-        rows = TableFile(path, fmt, document_validator(db, table), progress)
+            lambda event: loop.call_soon_threadsafe(events.put_nowait, event))
 
         async def run() -> dict[str, Any]:
             try:
-                counts = await import_tables(db, {table: rows}, mode, progress=progress)
-                return {"phase": "committed", "tables": counts}
+                return {"phase": "committed", "tables": await work(progress)}
             except DataImportError as e:
                 return {"phase": "cancelled" if progress.cancelled else "failed",
                         "code": "ImportFailed", "message": str(e)}
@@ -209,14 +247,18 @@ class ImportExportApi:
 
         task = asyncio.create_task(run())
         if not streamed:
-            outcome = await task
-            if outcome["phase"] != "committed":
-                return bad_request_response(BadRequest(outcome["code"], outcome["message"]))
-            return json_response({"tables": outcome["tables"]})
+            return await self._answer(task)
         import_id = secrets.token_hex(8)
         self.jobs.running[import_id] = progress
         return StreamingResponse(self._events(import_id, progress, events, task),
                                  media_type=NDJSON)
+
+    @staticmethod
+    async def _answer(task: asyncio.Task[dict[str, Any]]) -> Response:
+        outcome = await task
+        if outcome["phase"] != "committed":
+            return bad_request_response(BadRequest(outcome["code"], outcome["message"]))
+        return json_response({"tables": outcome["tables"]})
 
     async def _events(self, import_id: str, progress: ImportProgress,
                       events: asyncio.Queue[dict[str, Any]],
@@ -260,21 +302,6 @@ class ImportExportApi:
         except BadRequest as e:
             return bad_request_response(e)
         return json_response(answer)
-
-    async def import_snapshot(self, request: Request) -> Response:
-        try:
-            require_admin_key(self.deployment.admin_keys, request)
-            mode = _choice(request, "mode", MODES, "create")
-            data = await read_body(request, MAX_IMPORT_SIZE, budgeted=False)
-            try:
-                snapshot = await asyncio.to_thread(read_snapshot_zip, io.BytesIO(data))
-                counts = await import_snapshot(self.deployment.db, snapshot, mode,
-                                               files=DeploymentFiles(self.deployment.files))
-            except DataImportError as e:
-                raise BadRequest("ImportFailed", str(e)) from None
-        except BadRequest as e:
-            return bad_request_response(e)
-        return json_response({"tables": counts})
 
     async def export(self, request: Request) -> Response:
         try:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -212,3 +213,41 @@ def test_ctrl_c_cancels_or_says_the_import_will_still_commit(
     else:
         assert "Too late to cancel: the import is being committed and will complete" in text
         assert code == 0 and documents(server, "messages") == ROWS
+
+
+def test_a_snapshot_import_streams_progress_and_can_be_cancelled(
+        server: Server, tmp_path: Path) -> None:
+    path = rows_file(tmp_path)
+    response = httpx.post(f"{server.url}/api/import", params={"table": "messages"},
+                          content=path.read_bytes(), timeout=120,
+                          headers={"Authorization": f"Convex {server.admin_key}"})
+    assert response.json() == {"tables": {"messages": ROWS}}  # the plain answer still works
+    snapshot = tmp_path / "snapshot.zip"
+    exported = subprocess.run(
+        [sys.executable, "-m", "syncline.cli.main", "export", "--path", str(snapshot),
+         "--dir", str(server.app_dir)], capture_output=True, text=True, timeout=120)
+    assert exported.returncode == 0, exported.stderr
+
+    headers = {"Authorization": f"Convex {server.admin_key}", "Accept": "application/x-ndjson"}
+    events, answer = [], None
+    with httpx.stream("POST", f"{server.url}/api/import_snapshot", params={"mode": "replace"},
+                      content=snapshot.read_bytes(), headers=headers,
+                      timeout=httpx.Timeout(10.0, read=300.0)) as response:
+        for line in response.iter_lines():
+            events.append(orjson.loads(line))
+            if events[-1]["phase"] == "importing" and events[-1]["documents"] and not answer:
+                answer = httpx.post(f"{server.url}/api/import/cancel", headers=headers,
+                                    params={"importId": events[0]["importId"]},
+                                    timeout=30).json()
+    assert events[1]["documentsTotal"] == ROWS and events[1]["documents"] == 5_000
+    assert answer == {"cancelled": True, "phase": "cancelled"}, events[-1]
+    assert events[-1]["phase"] == "cancelled"
+    # Nothing was written: not even the `--replace` deletion.
+    with zipfile.ZipFile(snapshot) as archive:
+        ids = {orjson.loads(line)["_id"]
+               for line in archive.read("messages/documents.jsonl").splitlines()}
+    page = httpx.get(f"{server.url}/api/data/documents", timeout=30,
+                     params={"table": "messages", "limit": "1000"},
+                     headers={"Authorization": f"Convex {server.admin_key}"}).json()
+    assert {d["_id"] for d in page["documents"]} <= ids
+    assert documents(server, "messages") == ROWS
