@@ -41,6 +41,9 @@ MAX_ATTEMPTS = 5
 STORAGE_TABLE = "_storage"
 # Documents buffered between two progress counts (and looks at the cancel flag).
 _CHUNK_ROWS = 1_000
+# An import of at least this many documents is dropped from the committer's conflict
+# history once committed (see _release_memory); smaller ones stay like any commit.
+LARGE_IMPORT = 10_000
 # The progress of the import the current task runs, for imports started without one
 # (a snapshot import: the HTTP API sets it around `import_snapshot`).
 CURRENT_PROGRESS: ContextVar[ImportProgress | None] = ContextVar("import_progress",
@@ -208,13 +211,15 @@ async def import_documents(
     except asyncio.CancelledError:
         progress.cancel()  # stops the worker before its commit, if it has not begun it
         raise
-    await _release_memory(db, ts)
+    if sum(counts.values()) >= LARGE_IMPORT:
+        await _release_memory(db, ts)
     return counts, removed
 
 
 async def _release_memory(db: Database, ts: int) -> None:
     """What the database holds for a large commit, given back once it is durable: its
-    keys in the committer's conflict history, and the pages it left in SQLite's cache."""
+    keys in the committer's conflict history (transactions that read before it retry,
+    as after a conflict), and the pages it left in SQLite's cache."""
     db.committer.forget_through(ts)
     release = getattr(db.persistence, "release_memory", None)
     if release is not None:

@@ -56,6 +56,7 @@ from syncline.server.responses import (
     json_response,
     require_admin_key,
 )
+from syncline.storage.disk_full import is_disk_full
 
 MAX_IMPORT_SIZE = int(os.environ.get("SYNCLINE_MAX_IMPORT_SIZE", str(512 * 1024 * 1024)))
 _CHUNK = 1024 * 1024
@@ -136,6 +137,12 @@ async def spool_body(request: Request, max_bytes: int) -> str:
                 if size > max_bytes:
                     raise too_large
                 file.write(chunk)  # noqa: ASYNC230 - a small write to a local file
+    except OSError as e:
+        os.unlink(path)
+        if not is_disk_full(e):
+            raise
+        raise BadRequest("DiskFull", f"There is no room in {tempfile.gettempdir()} to "
+                         "receive the import: nothing was written", 507, CLOSE) from None
     except BaseException:
         os.unlink(path)
         raise
