@@ -32,7 +32,7 @@ EXIT_INTERRUPTED = 130
 
 
 class _Interrupted(Exception):  # noqa: N818 - raised out of the SIGINT handler
-    """Ctrl+C ended the import before the server wrote anything."""
+    """Ctrl+C during the upload: the server never began the import."""
 
 
 @dataclass
@@ -43,6 +43,7 @@ class _State:
     uploaded: bool = False
     import_id: str | None = None
     cancel_requested: bool = False
+    cancelled: bool = False
     committing: bool = False
 
 
@@ -127,7 +128,8 @@ def _cancel(state: _State) -> None:
         console.err.print(f"Could not cancel the import ({e}); it may still commit.")
         return
     if answer.get("cancelled"):
-        raise _Interrupted
+        state.cancelled = True  # the stream ends with the server's "cancelled"
+        return
     state.committing = True
     console.err.print("Too late to cancel: the import is being committed and will complete. "
                       "Waiting for it (Ctrl+C again to stop waiting; it still commits).")
@@ -172,13 +174,16 @@ def streamed_import(target: Target, path: Path, endpoint: str, params: dict[str,
                     display.event(event)
                     if event.get("phase") in ("committed", "failed", "cancelled"):
                         outcome = event
-    except _Interrupted:
+    except _Interrupted:  # during the upload: the server never began the import
         display.stop()
         console.err.print("Import cancelled: nothing was written.")
         sys.exit(EXIT_INTERRUPTED)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second Ctrl+C
         display.stop()
-        console.err.print("Stopped waiting: the import is being committed and will complete.")
+        console.err.print(
+            "Stopped waiting: the import was cancelled; nothing will be written."
+            if state.cancelled else
+            "Stopped waiting: the import is being committed and will complete.")
         sys.exit(EXIT_INTERRUPTED)
     finally:
         display.stop()
@@ -186,6 +191,9 @@ def streamed_import(target: Target, path: Path, endpoint: str, params: dict[str,
     if outcome is None:
         raise click.ClickException(f"The deployment at {target.url} ended the import "
                                    "without saying how it went")
+    if outcome.get("phase") == "cancelled":
+        console.err.print("Import cancelled: nothing was written.")
+        sys.exit(EXIT_INTERRUPTED)
     if outcome.get("phase") != "committed":
         raise click.ClickException(outcome.get("message") or "The import failed")
     return dict(outcome["tables"])

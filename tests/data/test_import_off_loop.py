@@ -77,3 +77,11 @@ async def test_a_transaction_older_than_a_large_import_retries(db: Database) -> 
     async def insert(tx):
         return await tx.insert("other", {"i": -2})
     assert await db.run_transaction(insert)
+
+
+async def test_the_committer_keeps_no_commit_it_has_written(db: Database) -> None:
+    from syncline.database.committer import _CommitJob
+
+    await import_tables(db, {"t": rows(LARGE_IMPORT // 2)})  # no clean-up after it
+    # The writer thread, now waiting for work, holds no job (with its record's documents).
+    assert live(_CommitJob) == 0
