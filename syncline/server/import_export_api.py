@@ -41,6 +41,7 @@ from syncline.data.snapshot_zip import export_snapshot_zip, import_snapshot, rea
 from syncline.data.table_import import (
     CURRENT_PROGRESS,
     FORMATS,
+    LARGE_IMPORT,
     MODES,
     TableFile,
     document_validator,
@@ -250,7 +251,8 @@ class ImportExportApi:
                         "code": "ImportFailed", "message": str(e)}
             finally:
                 os.unlink(path)
-                await asyncio.to_thread(release_memory)
+                if progress.documents >= LARGE_IMPORT:  # a full collection is not free
+                    await asyncio.to_thread(release_memory)
 
         task = asyncio.create_task(run())
         if not streamed:
@@ -270,13 +272,14 @@ class ImportExportApi:
     async def _events(self, import_id: str, progress: ImportProgress,
                       events: asyncio.Queue[dict[str, Any]],
                       task: asyncio.Task[dict[str, Any]]) -> AsyncIterator[bytes]:
+        next_event: asyncio.Future[dict[str, Any]] | None = None
         try:
             yield orjson.dumps({"importId": import_id, **progress.event()}) + b"\n"
             while not task.done():
                 next_event = asyncio.ensure_future(events.get())
                 await asyncio.wait({next_event, task}, return_when=asyncio.FIRST_COMPLETED)
                 if not next_event.done():
-                    next_event.cancel()
+                    next_event.cancel()  # what it would have taken stays in the queue
                     break
                 event = next_event.result()
                 if event["phase"] in ("importing", "committing"):
@@ -292,6 +295,8 @@ class ImportExportApi:
             self.jobs.done(import_id, outcome["phase"])
             yield orjson.dumps({**progress.event(), **outcome}) + b"\n"
         finally:
+            if next_event is not None and not next_event.done():
+                next_event.cancel()
             if not task.done():
                 # The client went away: cancel unless the commit has started (then it
                 # completes and the outcome is kept for a cancel request to read).
