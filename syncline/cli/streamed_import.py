@@ -117,7 +117,8 @@ def _upload(path: Path, state: _State, display: _Display) -> Iterator[bytes]:
 
 
 def _cancel(state: _State) -> None:
-    """Ask the server to cancel; raises _Interrupted if it did, else says it commits."""
+    """Ask the server to cancel (its stream then ends with "cancelled"), or say that the
+    import will still commit if its commit has started."""
     assert state.import_id is not None
     try:
         answer = httpx.post(f"{state.target.url}/api/import/cancel",
@@ -162,6 +163,9 @@ def streamed_import(target: Target, path: Path, endpoint: str, params: dict[str,
             if response.status_code != 200:
                 response.read()
                 outcome = _error_of(response)
+            elif NDJSON not in response.headers.get("content-type", ""):
+                # A server that does not stream progress answers with the counts.
+                outcome = {"phase": "committed", **orjson.loads(response.read())}
             else:
                 for line in response.iter_lines():
                     if not line.strip():
