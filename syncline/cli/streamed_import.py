@@ -21,7 +21,7 @@ from typing import Any
 import click
 import httpx
 import orjson
-from rich.progress import BarColumn, Progress, TaskID, TextColumn
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
 
 from syncline.cli import console
 from syncline.cli.client import Target
@@ -60,15 +60,17 @@ class _Display:
         if show_upload and self.live:
             self._start("Uploading", size)
 
-    def _start(self, description: str, total: int) -> None:
+    def _start(self, description: str, total: int | None) -> None:
+        """A new bar; `total` None: one that pulses, for work of unknown length."""
         if self._progress is None:
             self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                      TextColumn("{task.percentage:>3.0f}%"),
-                                      console=console.err, transient=True)
+                                      TaskProgressColumn(), console=console.err,
+                                      transient=True)
             self._progress.start()
         if self._task is not None:
             self._progress.remove_task(self._task)
-        self._task = self._progress.add_task(description, total=max(total, 1))
+        self._task = self._progress.add_task(
+            description, total=None if total is None else max(total, 1))
         self.shown = True
 
     def uploaded(self, n: int) -> None:
@@ -97,7 +99,7 @@ class _Display:
         elif phase == "committing" and self.shown:
             text = f"Committing {documents} documents"
             if self.live:
-                self._start(text, 1)
+                self._start(text, None)
             else:
                 console.err.print(f"{text}...")
             self._phase = "committing"
