@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -12,6 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 
 from syncline.cli import console
 from syncline.cli.client import Target, admin_target, target_options
+from syncline.cli.streamed_import import streamed_import
 
 PROGRESS_THRESHOLD = 8 * 1024 * 1024  # show a progress bar for files larger than this
 _CHUNK = 1024 * 1024
@@ -35,15 +35,6 @@ def _unreachable(target: Target, error: Exception) -> click.ClickException:
                                 "Is `syncline dev` (or `serve`) running?")
 
 
-def _upload_chunks(path: Path, progress: Progress | None) -> Iterator[bytes]:
-    task = None if progress is None else progress.add_task("Uploading", total=path.stat().st_size)
-    with path.open("rb") as file:
-        while chunk := file.read(_CHUNK):
-            if progress is not None and task is not None:
-                progress.advance(task, len(chunk))
-            yield chunk
-
-
 def _progress() -> Progress:
     return Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                     TransferSpeedColumn(), console=console.err, transient=True)
@@ -65,6 +56,10 @@ def import_command(path: Path, table: str | None, fmt: str | None, append: bool,
     given. A ZIP's `_storage/` folder (from `export --include-file-storage`) restores
     file storage the same way. Each import is atomic: on any error (reported with its
     line), nothing changes.
+
+    The progress is shown as the server reads, checks and commits the documents.
+    Ctrl+C cancels the import (nothing is written) unless its commit has started; then
+    the CLI says that it will still complete.
     """
     if append and replace:
         raise click.UsageError("Pass at most one of --append and --replace")
@@ -81,23 +76,15 @@ def import_command(path: Path, table: str | None, fmt: str | None, append: bool,
         endpoint, params = "/api/import", {"table": table, "mode": mode, "format": fmt_name}
     target = admin_target(url, admin_key, directory, "Importing data")
     size = path.stat().st_size
-    progress = _progress() if size > PROGRESS_THRESHOLD else None
     try:
-        if progress is not None:
-            progress.start()
-        response = httpx.post(
-            f"{target.url}{endpoint}", params=params, content=_upload_chunks(path, progress),
-            headers={"Authorization": f"Convex {target.admin_key}",
-                     "Content-Length": str(size)},
-            timeout=httpx.Timeout(10.0, read=3600.0))
+        counts = streamed_import(target, path, endpoint, params, size > PROGRESS_THRESHOLD)
     except httpx.HTTPError as e:
         raise _unreachable(target, e) from None
-    finally:
-        if progress is not None:
-            progress.stop()
-    if response.status_code != 200:
-        raise _fail(target, response)
-    for name, count in response.json()["tables"].items():
+    _print_counts(counts)
+
+
+def _print_counts(counts: dict[str, int]) -> None:
+    for name, count in counts.items():
         if name == "_storage":
             console.out.print(f"Imported {count} file{'s' * (count != 1)} into file storage")
         else:

@@ -57,11 +57,20 @@ class CommitRequest:
 @dataclass(slots=True)
 class _CommitJob:
     ts: int
-    record: CommitRecord
+    build_record: Callable[[int], CommitRecord]
+    new_tables: list[Any]  # tables this commit persists first (decided in commit order)
     logged: LoggedCommit
     future: Future[int]
     table_numbers: set[int]
     search_changes: tuple[Any, ...] = ()
+
+    def record(self) -> CommitRecord:
+        """Built by whoever writes the batch, not under the commit lock: for a large
+        commit (a data import) that is a lot of objects, and `Database.begin` waits
+        on that lock."""
+        record = self.build_record(self.ts)
+        record.new_tables = self.new_tables
+        return record
 
 
 @dataclass(slots=True)
@@ -153,10 +162,9 @@ class Committer:
             ts = self._next_ts()
             logged = LoggedCommit(ts, request.touched, request.documents)
             self._log.append(logged)
-            record = request.build_record(ts)
-            record.new_tables = self._unpersisted_tables(request.table_numbers)
-            job = _CommitJob(ts, record, logged, future, request.table_numbers,
-                             request.search_changes)
+            job = _CommitJob(ts, request.build_record,
+                             self._unpersisted_tables(request.table_numbers), logged, future,
+                             request.table_numbers, request.search_changes)
             with self._wakeup:
                 claimed = inline and not self._busy and not self._queue
                 if claimed:
@@ -227,6 +235,11 @@ class Committer:
         with self.lock:
             return self._log.find_conflict(read_set, snapshot_ts, max_commits) is None
 
+    def forget_through(self, ts: int) -> None:
+        """Drop the conflict history up to `ts` (see WriteLog.forget_through)."""
+        with self.lock:
+            self._log.forget_through(ts)
+
     def when_visible(self, ts: int, callback: Callable[[], None]) -> None:
         """Call `callback` once commits up to `ts` are visible or refused (at once if they
         are): on this thread, or on the thread that settles them."""
@@ -275,32 +288,38 @@ class Committer:
         return jobs
 
     def _run(self) -> None:
-        while True:
-            batch: list[_CommitJob] = []
-            for job in self._take_jobs():
-                if isinstance(job, _CommitJob):
-                    batch.append(job)
-                    if len(batch) >= MAX_BATCH:
-                        self._write_batch(batch)
-                        batch = []
-                    continue
-                self._write_batch(batch)
-                batch = []
-                if job is None:
-                    return
-                if isinstance(job, _MaintenanceJob):
-                    _run_maintenance_job(job)
-                else:
-                    self._run_exclusive_job(job)
-            self._write_batch(batch)
+        while self._run_jobs(self._take_jobs()):
             with self._wakeup:
                 self._busy = False
+
+    def _run_jobs(self, jobs: list[_Job]) -> bool:
+        """Run the jobs taken; False once told to stop. The jobs (a commit's documents,
+        which for a data import are many) are referenced only until this returns, not
+        while the writer thread waits for more."""
+        batch: list[_CommitJob] = []
+        for job in jobs:
+            if isinstance(job, _CommitJob):
+                batch.append(job)
+                if len(batch) >= MAX_BATCH:
+                    self._write_batch(batch)
+                    batch = []
+                continue
+            self._write_batch(batch)
+            batch = []
+            if job is None:
+                return False
+            if isinstance(job, _MaintenanceJob):
+                _run_maintenance_job(job)
+            else:
+                self._run_exclusive_job(job)
+        self._write_batch(batch)
+        return True
 
     def _write_batch(self, batch: list[_CommitJob]) -> None:
         if not batch:
             return
         try:
-            self._persistence.write_commits([job.record for job in batch])
+            self._persistence.write_commits([job.record() for job in batch])
         except BaseException as error:  # noqa: BLE001 - every waiter must hear about it
             with self.lock:
                 self._log.remove({job.ts for job in batch})

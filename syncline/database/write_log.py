@@ -62,6 +62,14 @@ class WriteLog:
             self._keys -= len(oldest.touched)
             self._horizon = oldest.ts
 
+    def forget_through(self, ts: int) -> None:
+        """Forget every commit up to `ts` (a data import's, which touches a key per
+        document and index): transactions that read before it get a retryable conflict
+        instead of the log holding its keys until later commits push them out."""
+        while self._commits and self._commits[0].ts <= ts:
+            self._keys -= len(self._commits.popleft().touched)
+        self._horizon = max(self._horizon, ts)
+
     def remove(self, timestamps: set[int]) -> None:
         """Forget commits whose batch failed to persist; they never happened."""
         self._commits = deque(c for c in self._commits if c.ts not in timestamps)

@@ -879,6 +879,11 @@ class SQLitePersistence(Persistence):
         _log.warning("%s: the disk is full: started read-only; writes fail until space is "
                      "freed", self.path)
 
+    def release_memory(self) -> None:
+        """Free the writer connection's page cache (after a bulk write, a data import);
+        on the writer thread (Committer.run_maintenance)."""
+        self._writer.execute("PRAGMA shrink_memory")
+
     def close(self) -> None:
         with self._readers_lock:
             self._closed = True

@@ -84,9 +84,10 @@ class SyncEngine:
         """Start following commits, in the running loop (idempotent)."""
         if self._task is not None:
             return
-        self.ts = self.db.visible_ts
+        with self._commits_lock:  # commits from here on are followed; earlier ones are in ts
+            self.ts = self.db.visible_ts
+            self._loop = asyncio.get_running_loop()
         self._reload = False  # nothing is cached yet, so a push before now changes nothing
-        self._loop = asyncio.get_running_loop()
         self._task = self._loop.create_task(self._run(), name="syncline-sync")
         self._prune_task = self._loop.create_task(prune_forever(self.db),
                                                   name="syncline-applied-requests")
@@ -106,6 +107,10 @@ class SyncEngine:
     def _on_commit(self, commit: LoggedCommit) -> None:
         """Runs on the committer's thread, after the commit is durable and visible."""
         with self._commits_lock:
+            if self._loop is None:
+                # Not started (no sync client yet): nothing is cached, and start() reads
+                # from the newest snapshot. Keeping the commit would keep it for good.
+                return
             self._commits.append(commit)
         self._wake()
 

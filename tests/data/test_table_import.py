@@ -12,7 +12,7 @@ import pytest
 
 from syncline.data.generated_schema import parse_generated_schema, parse_shape, to_documents
 from syncline.data.snapshot_zip import import_snapshot, read_snapshot_zip, write_snapshot_zip
-from syncline.data.table_import import import_tables, parse_table_file
+from syncline.data.table_import import document_validator, import_tables, parse_table_file
 from syncline.database import Database
 from syncline.errors import DataImportError, InvalidValueError
 from syncline.schema import define_schema, define_table, v
@@ -27,7 +27,8 @@ async def docs(db: Database, table: str) -> list[dict]:
 
 
 async def import_file(db: Database, table: str, data: bytes, fmt: str, mode: str = "create"):
-    return await import_tables(db, {table: parse_table_file(data, fmt)}, mode)
+    rows = parse_table_file(data, fmt, document_validator(db, table))
+    return await import_tables(db, {table: rows}, mode)
 
 
 async def test_jsonl_json_and_csv(db: Database) -> None:
@@ -40,8 +41,33 @@ async def test_jsonl_json_and_csv(db: Database) -> None:
     assert [{k: x for k, x in d.items() if not k.startswith("_")} for d in await docs(db, "b")] \
         == [{"n": 1.0}, {"ok": True}]
     c = await docs(db, "c")
-    assert c[0]["name"] == "ann" and c[0]["age"] == 41.0 and c[0]["member"] is True
-    assert "age" not in c[1] and c[1]["member"] is False
+    # Convex's CSV rule: a number or a string; an empty cell is an empty string.
+    assert c[0]["name"] == "ann" and c[0]["age"] == 41.0 and c[0]["member"] == "true"
+    assert c[1]["age"] == "" and c[1]["member"] == "false"
+
+
+async def test_csv_cells_are_numbers_or_strings_unless_the_schema_says_otherwise(
+        db: Database) -> None:
+    data = b"name,zip,age,member,note,score,count\nann,02139,41,true,,1.5,7\nbob,00501,,false,,2,8\n"
+    await import_file(db, "plain", data, "csv")
+    plain = await docs(db, "plain")
+    assert {k: x for k, x in plain[1].items() if not k.startswith("_")} == {
+        "name": "bob", "zip": 501.0, "age": "", "member": "false", "note": "", "score": 2.0,
+        "count": 8.0}
+    await db.apply_schema(define_schema({"typed": define_table({
+        "name": v.string(), "zip": v.string(), "age": v.optional(v.float64()),
+        "member": v.boolean(), "note": v.union(v.string(), v.null()),
+        "score": v.union(v.float64(), v.null()), "count": v.int64()})}))
+    await import_file(db, "typed", data, "csv")
+    typed = [{k: x for k, x in d.items() if not k.startswith("_")} for d in await docs(db, "typed")]
+    assert typed == [
+        {"name": "ann", "zip": "02139", "age": 41.0, "member": True, "note": "", "score": 1.5,
+         "count": Int64(7)},
+        {"name": "bob", "zip": "00501", "member": False, "note": "", "score": 2.0,
+         "count": Int64(8)}]
+    with pytest.raises(DataImportError, match="line 2"):  # not a boolean: refused, by line
+        await import_file(db, "typed", b"name,zip,member,note,score,count\na,1,yes,,1,1\n",
+                          "csv", "append")
 
 
 async def test_create_refuses_a_non_empty_table_append_and_replace(db: Database) -> None:
