@@ -166,6 +166,7 @@ class FunctionRunner:
         user_time_limit_s: float = QUERY_MUTATION_USER_TIME_S,
         action_time_limit_s: float = ACTION_TIME_S,
         now_ms: Callable[[], float] | None = None,
+        keep_records: int = 10_000,
     ) -> None:
         determinism.install()
         logs.install()
@@ -177,7 +178,9 @@ class FunctionRunner:
         # The deployment's clock (Unix ms): what functions see as "now" and what
         # scheduling is relative to. Tests and the harness pass a fake one.
         self.now_ms = now_ms or (lambda: determinism.real_time() * 1000.0)
-        self.recent: deque[ExecutionRecord] = deque(maxlen=10_000)
+        # The last records, for tests and embedders; a deployment keeps its own bounded,
+        # persistent log instead (system/function_logs.py) and passes keep_records=0.
+        self.recent: deque[ExecutionRecord] = deque(maxlen=keep_records)
         self.records_total = 0  # records ever appended: recent[-1] is number records_total
         self._on_record = on_record
         self._tx_pool = WorkerPool("syncline-fn", os.cpu_count() or 2, query_mutation_threads)

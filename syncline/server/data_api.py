@@ -7,11 +7,13 @@
   table's documents in creation order, newest first by default (as `npx convex data`
   shows them), as export JSON: `{"documents", "cursor", "isDone"}`. The system tables
   `_storage` and `_scheduled_functions` can be read too. An unknown table is a 404.
-- `GET /api/logs?after=SEQ&limit=N` gives the deployment's execution records (the last
-  10,000 are kept in memory) with a sequence number greater than SEQ, oldest first; without
-  `after`, `history=N` gives the last N (none by default). The answer is
-  `{"records", "cursor"}`: poll again with `after=cursor`. A cursor ahead of the log (the
-  deployment restarted) starts again from its oldest record.
+- `GET /api/logs?after=SEQ&limit=N` gives the deployment's execution records (its
+  function log, bounded by count and age and kept across restarts: system/function_logs.py)
+  with a sequence number greater than SEQ, oldest first; without `after`, `history=N` gives
+  the last N (none by default). The answer is `{"records", "cursor"}`: poll again with
+  `after=cursor`. A cursor ahead of the log (its data directory was replaced) starts again
+  from its oldest record. (`/api/stream_function_logs`, for `npx convex logs`, is in
+  log_stream_api.py.)
 
 Every route needs `Authorization: Convex <admin key>`.
 """
@@ -19,7 +21,6 @@ Every route needs `Authorization: Convex <admin key>`.
 from __future__ import annotations
 
 import asyncio
-import itertools
 from typing import Any
 
 from starlette.requests import Request
@@ -172,22 +173,18 @@ class DataApi:
         except BadRequest as e:
             return bad_request_response(e)
         assert limit is not None and history is not None
-        runner = self.deployment.runner
-        # Records are appended on the event loop, which this handler runs on: the deque and
-        # the count are consistent here.
-        recent = runner.recent
-        total = runner.records_total
-        first_seq = total - len(recent) + 1  # sequence number of recent[0]
+        log = self.deployment.function_logs  # system/function_logs.py: any thread appends
+        newest = log.newest_seq
         if after is None:
-            start = max(total - history, first_seq - 1)
-        elif after > total:  # the deployment restarted: its log starts again
-            start = first_seq - 1
+            entries = log.last(history)[:limit] if history else []
+        elif after > newest:  # a log wiped since (a new data directory): from its oldest
+            entries = log.after_seq(0, limit)
         else:
-            start = max(after, first_seq - 1)
-        skip = start - (first_seq - 1)
-        chosen = list(itertools.islice(recent, skip, skip + limit))
-        records = [record_json(start + 1 + i, record) for i, record in enumerate(chosen)]
-        return json_response({"records": records, "cursor": start + len(records)})
+            entries = log.after_seq(after, limit)
+        records = [record_json(entry.seq, entry.record) for entry in entries]
+        cursor = entries[-1].seq if entries else (newest if after is None or after > newest
+                                                   else after)
+        return json_response({"records": records, "cursor": cursor})
 
 
 def data_routes(deployment: Deployment) -> list[Route]:

@@ -35,6 +35,7 @@ from syncline.server.request_bodies import BodyLimits, env_bytes
 from syncline.storage.blobs import LocalBlobStore
 from syncline.storage.sqlite import Durability
 from syncline.sync.engine import SyncEngine
+from syncline.system.function_logs import FunctionLogPolicy, FunctionLogs
 
 DEFAULT_INSTANCE_NAME = "syncline-local"
 BLOB_SWEEP_INTERVAL_S = 3600.0
@@ -66,9 +67,12 @@ class Deployment:
         # Settings first: a bad one is refused before anything is opened.
         self.body_limits = BodyLimits.from_env()  # request bodies: budget, timeouts
         max_upload_size = _max_upload_size()
+        log_policy = FunctionLogPolicy.from_env()
         self.db = Database(self.data_dir / "db.sqlite3", durability=durability)
         self.admin_keys = AdminKeys.for_data_dir(self.data_dir, instance_name)
-        self.runner = FunctionRunner(self.db, dev=dev, on_record=on_record)
+        self.function_logs = FunctionLogs(self.data_dir, log_policy)  # survives restarts
+        self.runner = FunctionRunner(self.db, dev=dev, keep_records=0,
+                                     on_record=self.function_logs.recorder(on_record))
         self.auth_verifier = TokenVerifier([])  # replaced by each push's auth_config.py
         self.authenticator = Authenticator(self.admin_keys, lambda: self.auth_verifier)
         self.sync = SyncEngine(self.runner, self.db, dev=dev,
@@ -180,6 +184,7 @@ class Deployment:
     def close(self) -> None:
         self.env.close()
         self.runner.close()
+        self.function_logs.close()
         self.db.close()
 
 

@@ -37,6 +37,7 @@ from syncline.server.data_api import data_routes
 from syncline.server.deployment import Deployment
 from syncline.server.env_api import env_routes
 from syncline.server.import_export_api import import_export_routes
+from syncline.server.log_stream_api import log_stream_routes
 from syncline.server.request_bodies import BoundedBodies, read_json_object
 from syncline.server.responses import (
     BadRequest,
@@ -198,6 +199,7 @@ def create_api_app(deployment: Deployment) -> BoundedBodies:
         *admin_routes(deployment),
         *env_routes(deployment),
         *data_routes(deployment),
+        *log_stream_routes(deployment),
         *storage_routes(deployment.files),
         *streaming_export_routes(deployment),
         *import_export_routes(deployment),

@@ -104,6 +104,7 @@ async def serve_deployment(
 
     def request_stop() -> None:
         stop.set()
+        deployment.function_logs.release_waiters()  # long polls must not hold up the stop
         for server, _ in servers:
             server.should_exit = True
 
