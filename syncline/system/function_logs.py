@@ -316,6 +316,7 @@ class FunctionLogs:
         return {
             "entries": len(self._entries),
             "pending": len(self._pending),
+            "longPolls": len(self._waiters),  # requests waiting in wait_after
             "newestSeq": self._seq,
             "writeBatches": self.write_batches,
             "rowsWritten": self.rows_written,
