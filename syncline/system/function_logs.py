@@ -32,10 +32,10 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from syncline.errors import InvalidSettingError
 from syncline.functions import ExecutionRecord
@@ -62,8 +62,9 @@ _UINT = re.compile(r"[0-9]{1,9}")
 _SECONDS = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry:
+class LogEntry(NamedTuple):
+    """One execution in the log (a named tuple: the cheapest immutable record to make)."""
+
     seq: int
     ts_ms: float
     record: ExecutionRecord
@@ -130,9 +131,11 @@ class FunctionLogs:
         self._now_ms = now_ms
         self._max_age_ms = self.policy.max_age_s * 1000.0
         self._lock = threading.Lock()
-        self._entries: deque[LogEntry] = deque(maxlen=self.policy.max_entries)
+        # Plain (seq, ts_ms, record) tuples: the cheapest to make on the hot path; readers
+        # get LogEntry named tuples.
+        self._entries: deque[_Row] = deque(maxlen=self.policy.max_entries)
         # Written by the writer thread; its bound drops the oldest if the disk falls behind.
-        self._pending: deque[LogEntry] = deque(maxlen=self.policy.max_entries)
+        self._pending: deque[_Row] = deque(maxlen=self.policy.max_entries)
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._closing = False
         self.write_batches = 0  # transactions that wrote entries (tests count them)
@@ -151,7 +154,7 @@ class FunctionLogs:
         self._file = FunctionLogFile(path)
         self._seq, self._floor_ms = self._file.last_position()
         for seq, ts_ms, record in self._file.load(self.policy.max_entries, self._oldest_kept()):
-            self._entries.append(LogEntry(seq, ts_ms, record))
+            self._entries.append((seq, ts_ms, record))
         self._prune_file()  # what the bounds dropped while stopped (or a lowered bound)
         self._writer = threading.Thread(target=self._write_forever, daemon=True,
                                         name="syncline-function-logs")
@@ -170,9 +173,9 @@ class FunctionLogs:
             self._seq += 1
             ts = now if now > self._floor_ms else self._floor_ms + _TS_STEP_MS
             self._floor_ms = ts
-            entry = LogEntry(self._seq, ts, record)
+            entry = (self._seq, ts, record)
             entries.append(entry)
-            while entries[0].ts_ms < now - self._max_age_ms:
+            while entries[0][1] < now - self._max_age_ms:
                 entries.popleft()
             if self._file is not None:
                 self._pending.append(entry)
@@ -198,29 +201,29 @@ class FunctionLogs:
     def _drop_expired(self) -> None:
         """(Lock held.) Entries past the age bound go even when nothing is appended."""
         oldest = self._oldest_kept()
-        while self._entries and self._entries[0].ts_ms < oldest:
+        while self._entries and self._entries[0][1] < oldest:
             self._entries.popleft()
 
     def after_seq(self, seq: int, limit: int) -> list[LogEntry]:
         """Up to `limit` entries with a sequence number above `seq`, oldest first."""
         with self._lock:
             self._drop_expired()
-            start = bisect.bisect_right(self._entries, seq, key=lambda e: e.seq)
-            return list(itertools.islice(self._entries, start, start + limit))
+            start = bisect.bisect_right(self._entries, seq, key=_seq_of)
+            return _entries(itertools.islice(self._entries, start, start + limit))
 
     def after_ts(self, ts_ms: float, limit: int) -> list[LogEntry]:
         """Up to `limit` entries logged after `ts_ms`, oldest first."""
         with self._lock:
             self._drop_expired()
-            start = bisect.bisect_right(self._entries, ts_ms, key=lambda e: e.ts_ms)
-            return list(itertools.islice(self._entries, start, start + limit))
+            start = bisect.bisect_right(self._entries, ts_ms, key=_ts_of)
+            return _entries(itertools.islice(self._entries, start, start + limit))
 
     def last(self, count: int) -> list[LogEntry]:
         """The newest `count` entries, oldest first."""
         with self._lock:
             self._drop_expired()
             start = max(0, len(self._entries) - count)
-            return list(itertools.islice(self._entries, start, None))
+            return _entries(itertools.islice(self._entries, start, None))
 
     def position(self) -> float:
         """A cursor (log time) no entry logged from now on is at or below."""
@@ -244,7 +247,7 @@ class FunctionLogs:
         waiter: asyncio.Future[None] = loop.create_future()
         item = (loop, waiter)
         with self._lock:
-            if self._closing or (self._entries and self._entries[-1].ts_ms > ts_ms):
+            if self._closing or (self._entries and self._entries[-1][1] > ts_ms):
                 return
             self._waiters.append(item)
         try:
@@ -278,7 +281,7 @@ class FunctionLogs:
     def _write_pending(self) -> None:
         """Write what waits in one transaction, then prune. On the writer thread (or at
         close, after it stopped)."""
-        batch: list[LogEntry] = []
+        batch: list[_Row] = []
         pending = self._pending
         while pending:
             try:
@@ -288,7 +291,7 @@ class FunctionLogs:
         assert self._file is not None
         if batch:
             try:
-                self._file.append(rows_of((e.seq, e.ts_ms, e.record) for e in batch))
+                self._file.append(rows_of(batch))
             except Exception:  # noqa: BLE001 - logs are best effort; the server goes on
                 self.rows_dropped += len(batch)
                 _log.exception("Writing %d function log entries to %s failed", len(batch),
@@ -339,6 +342,21 @@ class FunctionLogs:
             self._write_pending()  # anything recorded while the writer finished
             self._file.close()
             self._file = None
+
+
+_Row = tuple[int, float, ExecutionRecord]  # (seq, ts_ms, record)
+
+
+def _seq_of(row: _Row) -> int:
+    return row[0]
+
+
+def _ts_of(row: _Row) -> float:
+    return row[1]
+
+
+def _entries(rows: Iterable[_Row]) -> list[LogEntry]:
+    return [LogEntry._make(row) for row in rows]
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:
