@@ -51,11 +51,15 @@ class FunctionLogFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA busy_timeout=10000")
-        for statement in _SCHEMA:
-            self._conn.execute(statement)
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA busy_timeout=10000")
+            for statement in _SCHEMA:
+                self._conn.execute(statement)
+        except BaseException:
+            self._conn.close()
+            raise
 
     def load(self, max_entries: int, min_ts_ms: float) -> list[tuple[int, float, ExecutionRecord]]:
         """The newest `max_entries` rows logged at or after `min_ts_ms`, oldest first.

@@ -29,6 +29,7 @@ import itertools
 import logging
 import os
 import re
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -151,14 +152,45 @@ class FunctionLogs:
             self._open(Path(directory) / FILE_NAME)
 
     def _open(self, path: Path) -> None:
-        self._file = FunctionLogFile(path)
-        self._seq, self._floor_ms = self._file.last_position()
-        for seq, ts_ms, record in self._file.load(self.policy.max_entries, self._oldest_kept()):
-            self._entries.append((seq, ts_ms, record))
+        """Load the file and start the writer. A file that is not a readable log is moved
+        aside (kept, renamed) and a new one started; one that cannot be opened or written
+        at all (a full disk, no permission) leaves the log in memory only. Either way the
+        deployment starts, with a warning: logs are never worth refusing to serve."""
+        try:
+            log_file = self._load(path)
+        except sqlite3.OperationalError as e:
+            _log.warning("The function log %s cannot be opened (%s): logs are kept in "
+                         "memory only until the next start", path, e)
+            return
+        except sqlite3.DatabaseError as e:
+            aside = path.with_name(f"{path.name}.unreadable-{int(time.time())}")
+            _log.warning("The function log %s is not readable (%s): moved to %s, starting "
+                         "a new one", path, e, aside)
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    Path(f"{path}{suffix}").rename(f"{aside}{suffix}")
+            try:
+                log_file = self._load(path)
+            except sqlite3.DatabaseError as again:
+                _log.warning("The function log %s cannot be created (%s): logs are kept in "
+                             "memory only", path, again)
+                return
+        self._file = log_file
         self._prune_file()  # what the bounds dropped while stopped (or a lowered bound)
         self._writer = threading.Thread(target=self._write_forever, daemon=True,
                                         name="syncline-function-logs")
         self._writer.start()
+
+    def _load(self, path: Path) -> FunctionLogFile:
+        log_file = FunctionLogFile(path)
+        try:
+            self._seq, self._floor_ms = log_file.last_position()
+            self._entries.clear()
+            self._entries.extend(log_file.load(self.policy.max_entries, self._oldest_kept()))
+        except BaseException:
+            log_file.close()
+            raise
+        return log_file
 
     def _oldest_kept(self) -> float:
         return self._now_ms() - self._max_age_ms

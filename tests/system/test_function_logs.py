@@ -179,3 +179,26 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNCLINE_FUNCTION_LOGS_RETENTION_S", "86400")
     monkeypatch.setenv("SYNCLINE_FUNCTION_LOGS_FLUSH_S", "0.25")
     assert FunctionLogPolicy.from_env() == FunctionLogPolicy(500, 86400.0, 0.25)
+
+
+def test_an_unreadable_log_file_is_moved_aside_and_the_log_starts_afresh(tmp_path: Path) -> None:
+    garbage = b"this is not an SQLite database, " * 100
+    (tmp_path / FILE_NAME).write_bytes(garbage)
+    log = FunctionLogs(tmp_path)
+    try:
+        log.record(rec(0))
+    finally:
+        log.close()
+    assert rows_on_disk(tmp_path) == 1
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith(f"{FILE_NAME}.unreadable-")]
+    assert [p.read_bytes() for p in kept] == [garbage]  # nothing is lost
+
+
+def test_a_log_file_that_cannot_be_opened_leaves_the_log_in_memory(tmp_path: Path) -> None:
+    (tmp_path / FILE_NAME).mkdir()  # a directory where the file should be
+    log = FunctionLogs(tmp_path)
+    try:
+        log.record(rec(0))
+        assert len(log) == 1 and log.stats()["persistent"] is False
+    finally:
+        log.close()
