@@ -171,6 +171,9 @@ def test_convex_logs_history_shows_the_last_n(tmp_path, servers, tail_of) -> Non
     text = "\n".join(lines)
     assert "[CONVEX Q(logged:say)] [LOG] said h4" in text
     assert not any(f"said h{i}" in text for i in range(4))
+    # --success adds a line per successful execution ("Completion" entries).
+    lines = tail_of(server, "--history", "2", "--success").read_until("said h5")
+    assert "[CONVEX Q(logged:say)] Function executed in" in "\n".join(lines)
 
 
 def test_convex_logs_with_a_wrong_admin_key_stops_with_the_reason(tmp_path, servers) -> None:
