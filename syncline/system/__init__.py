@@ -1,0 +1,1 @@
+"""The system layer: what every window onto a deployment looks through (history, ...)."""
