@@ -170,6 +170,21 @@ async def record_import(tx: Transaction, counts: dict[str, int], mode: str,
     await record(tx, SNAPSHOT_IMPORT, {"mode": mode, "tables": tables})
 
 
+async def record_admin_edit(tx: Transaction, table: str, operation: str,
+                            ids: list[str]) -> None:
+    """An admin's edit of documents (the dashboard's insert/patch/replace/delete), in the
+    edit's transaction: the table, the operation and the IDs (at most MAX_LISTED)."""
+    await record(tx, EDIT_DOCUMENTS, {"table": table, "operation": operation,
+                                      "count": float(len(ids)), "ids": ids[:MAX_LISTED]})
+
+
+async def record_table_change(tx: Transaction, action: str, tables: dict[str, int]) -> None:
+    """`clear_tables` / `delete_tables`, with the documents each table held, in the
+    transaction that clears or deletes them."""
+    await record(tx, action, {"tables": [{"table": name, "documents": float(count)}
+                                         for name, count in tables.items()]})
+
+
 # ----------------------------------------------------------------------------- pushes
 
 

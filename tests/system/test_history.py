@@ -282,3 +282,24 @@ def test_who_from_headers():
     assert history.who_from_headers({"convex-client": "dashboard-0.1"}) == "dashboard"
     assert history.who_from_headers({"user-agent": "python-httpx/0.28"}) == "cli"
     assert history.who_from_headers({"user-agent": "curl/8"}) == "admin"
+
+
+async def test_admin_edits_and_table_clears_are_recorded_with_their_change(deployment):
+    async def edit(tx):
+        doc_id = await tx.insert("items", {"f": "a"})
+        await history.record_admin_edit(tx, "items", "insert", [doc_id])
+        return doc_id
+
+    doc_id = await deployment.db.run_transaction(edit)
+
+    async def clear(tx):
+        await tx.delete(doc_id)
+        await history.record_table_change(tx, history.CLEAR_TABLES, {"items": 1})
+        raise RuntimeError("the clear fails before it commits")
+
+    with pytest.raises(RuntimeError):
+        await deployment.db.run_transaction(clear)
+    newest = (await events(deployment))[0]
+    assert newest["action"] == "edit_documents"
+    assert newest["metadata"] == {"table": "items", "operation": "insert", "count": 1.0,
+                                  "ids": [doc_id]}
