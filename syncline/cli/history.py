@@ -10,9 +10,9 @@ from typing import Any
 import click
 import orjson
 
-from syncline.cli.client import admin_request, target_options
+from syncline.cli.client import ClientError, admin_target, call_function, target_options
 
-API = "/api/syncline/history"
+QUERY = "_system/history:list"
 PAGE = 1_000  # the server's largest page
 
 
@@ -77,14 +77,19 @@ def history(limit: int, as_json: bool, url: str | None, admin_key: str | None,
     """Show the deployment's history, newest first: pushes (functions, schema, indexes,
     crons and auth that changed), environment variable changes (names only),
     imports and admin edits, each with its time and who made it."""
+    target = admin_target(url, admin_key, directory, "Reading the history")
     shown = 0
     cursor: str | None = None
     while shown < limit:
-        params: dict[str, Any] = {"limit": min(PAGE, limit - shown)}
-        if cursor is not None:
-            params["cursor"] = cursor
-        page = admin_request("GET", API, url, admin_key, directory, params=params,
-                             what="Reading the history")
+        options = {"numItems": min(PAGE, limit - shown), "cursor": cursor}
+        try:
+            result = call_function(target, QUERY, orjson.dumps(
+                {"paginationOpts": options}).decode())
+        except ClientError as e:
+            raise click.ClickException(str(e)) from None
+        if not result.ok:
+            raise click.ClickException(result.error_message)
+        page = result.value
         for event in page["page"]:
             click.echo(orjson.dumps(event).decode() if as_json else line(event))
             shown += 1

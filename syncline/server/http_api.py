@@ -36,7 +36,6 @@ from syncline.server.admin_api import admin_routes
 from syncline.server.data_api import data_routes
 from syncline.server.deployment import Deployment
 from syncline.server.env_api import env_routes
-from syncline.server.history_api import history_routes
 from syncline.server.import_export_api import import_export_routes
 from syncline.server.request_bodies import BoundedBodies, read_json_object
 from syncline.server.responses import (
@@ -203,7 +202,6 @@ def create_api_app(deployment: Deployment) -> BoundedBodies:
         *storage_routes(deployment.files),
         *streaming_export_routes(deployment),
         *import_export_routes(deployment),
-        *history_routes(deployment),
         *sync_routes(deployment),
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],

@@ -39,7 +39,10 @@ import orjson
 
 from syncline.database import Database, Transaction
 from syncline.functions import LoadedApp
+from syncline.functions.errors import ArgumentValidationError
 from syncline.scheduler import Crons
+from syncline.schema import v
+from syncline.system.registry import system_query
 
 TABLE = "_deployment_events"
 PUSH_CONFIG = "push_config"
@@ -304,14 +307,20 @@ def event_json(event: dict[str, Any]) -> dict[str, Any]:
 
 
 async def list_events(tx: Transaction, *, cursor: str | None = None,
-                      limit: int = DEFAULT_PAGE) -> dict[str, Any]:
-    """One page of events, newest first: `{"page", "isDone", "continueCursor"}`."""
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE:
-        raise ValueError(f"limit must be a whole number from 1 to {MAX_PAGE}")
+                      limit: int = DEFAULT_PAGE,
+                      options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One page of events, newest first: Convex's PaginationResult (`page`, `isDone`,
+    `continueCursor`, `splitCursor`, `pageStatus`). `options` (a query's
+    `paginationOpts`) takes the place of `cursor` and `limit`."""
+    if options is None:
+        options = {"numItems": limit, "cursor": cursor}
+    limit = options.get("numItems")  # type: ignore[assignment]
+    if (not isinstance(limit, int | float) or isinstance(limit, bool)
+            or limit != int(limit) or not 1 <= limit <= MAX_PAGE):
+        raise ValueError(f"The page size must be a whole number from 1 to {MAX_PAGE}")
     page = await tx.query(TABLE, system=True).order("desc").paginate(
-        {"numItems": limit, "cursor": cursor})
-    return {"page": [event_json(e) for e in page["page"]], "isDone": page["isDone"],
-            "continueCursor": page["continueCursor"]}
+        {**options, "numItems": int(limit)})
+    return {**page, "page": [event_json(e) for e in page["page"]]}
 
 
 async def history_page(db: Database, *, cursor: str | None = None,
@@ -339,3 +348,27 @@ class ActorMiddleware:
             await self.app(scope, receive, send)
         finally:
             ACTOR.reset(token)
+
+
+# ----------------------------------------------------------------------------- system query
+
+PAGINATION = v.object({
+    "cursor": v.union(v.string(), v.null()),
+    "numItems": v.float64(),
+    "id": v.optional(v.float64()),
+    "maximumRowsRead": v.optional(v.float64()),
+    "maximumBytesRead": v.optional(v.float64()),
+    "endCursor": v.optional(v.union(v.string(), v.null())),
+})
+
+
+@system_query("_system/history:list", args={"paginationOpts": v.optional(PAGINATION)})
+async def list_history(ctx: Any, paginationOpts: dict[str, Any] | None = None,  # noqa: N803
+                       ) -> dict[str, Any]:
+    """The deployment's history, newest first, a page at a time (DEFAULT_PAGE events
+    without `paginationOpts`). Live when subscribed: it reads the events table."""
+    options = paginationOpts or {"numItems": DEFAULT_PAGE, "cursor": None}
+    try:
+        return await list_events(ctx.db.transaction, options=options)
+    except ValueError as e:
+        raise ArgumentValidationError(f"paginationOpts: {e}") from None

@@ -67,11 +67,22 @@ def test_history_survives_a_restart_and_lists_push_env_import_in_order(tmp_path)
         assert "snapshot_import" in lines[0] and "things (2 documents)" in lines[0]
         assert "create_environment_variable" in lines[1] and "TOKEN" in lines[1]
 
-        # The route itself: admin only, and a bad limit is a clear error.
-        assert httpx.get(f"{server.url}/api/syncline/history", timeout=30).status_code == 401
-        bad = httpx.get(f"{server.url}/api/syncline/history?limit=0", headers=admin(server),
-                        timeout=30)
-        assert bad.status_code == 400 and bad.json()["code"] == "InvalidLimit"
+        # The system query itself: admin only, live-pageable like any paginated query.
+        refused = server.call("/api/query", {"path": "_system/history:list", "args": {}})
+        assert refused.json()["status"] == "error", refused.text
+        assert "push_config" not in refused.text
+        page = server.run("query", "_system/history:list",
+                          {"paginationOpts": {"numItems": 2, "cursor": None}}, admin=True)
+        assert page["status"] == "success", page
+        assert [e["action"] for e in page["value"]["page"]] == [
+            "snapshot_import", "create_environment_variable"]
+        assert page["value"]["isDone"] is False
+        rest = server.run("query", "_system/history:list", {"paginationOpts": {
+            "numItems": 2, "cursor": page["value"]["continueCursor"]}}, admin=True)
+        assert [e["action"] for e in rest["value"]["page"]] == ["push_config"]
+        bad = server.run("query", "_system/history:list",
+                         {"paginationOpts": {"numItems": 0, "cursor": None}}, admin=True)
+        assert bad["status"] == "error" and "from 1 to 1000" in bad["errorMessage"]
     finally:
         server.stop()
 

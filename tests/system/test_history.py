@@ -99,6 +99,7 @@ async def deployment(tmp_path, monkeypatch):
         await d.push()
         yield d
     finally:
+        await d.sync.stop()
         d.close()
 
 
@@ -303,3 +304,26 @@ async def test_admin_edits_and_table_clears_are_recorded_with_their_change(deplo
     assert newest["action"] == "edit_documents"
     assert newest["metadata"] == {"table": "items", "operation": "insert", "count": 1.0,
                                   "ids": [doc_id]}
+
+
+async def test_the_system_query_is_admin_only_and_live_over_sync(deployment):
+    from syncline.sync.protocol import Authenticate
+    from tests.sync.test_engine import add, session, settle, values
+
+    refused = await deployment.runner.run("_system/history:list", {}, admin=False)
+    assert not refused.ok and "Unauthorized" in refused.failure.message
+    outcome = await deployment.runner.run("_system/history:list", {}, admin=True)
+    assert outcome.ok, outcome.failure
+    assert [e["action"] for e in outcome.value["page"]] == ["push_config"]
+    engine = deployment.sync
+    engine.start()
+    s, sent = session(engine, "admin")
+    await engine.authenticate(s, Authenticate("Admin", deployment.admin_keys.admin_key(), 0))
+    await engine.modify_query_set(s, add(1, "_system/history:list", {
+        "paginationOpts": {"numItems": 10, "cursor": None}}, 0))
+    await settle(engine)
+    assert [e["seq"] for e in values(sent)[1]["page"]] == [1]
+    await deployment.set_env("LIVE", "x")
+    await settle(engine)
+    assert [e["action"] for e in values(sent)[1]["page"]] == [
+        "create_environment_variable", "push_config"]
