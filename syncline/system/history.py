@@ -27,9 +27,9 @@ never the newest push (the baseline the next push is diffed against). Events are
 from __future__ import annotations
 
 import hashlib
-import inspect
 import os
 import time
+import types
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -197,10 +197,28 @@ def _digest(value: Any) -> str:
 
 
 def _source_digest(handler: Any) -> str | None:
-    try:
-        return _digest(inspect.getsource(handler))
-    except (OSError, TypeError):
+    """A digest of what the handler does: its bytecode, names and constants, nested
+    functions included, but not its line numbers, so moving it or editing a comment is
+    no change. (Reading the source text costs ~0.3 ms a function, this ~20 µs.)"""
+    code = getattr(handler, "__code__", None)
+    if code is None:
         return None
+    digest = hashlib.blake2b(digest_size=8)
+    _feed_code(digest, code)
+    return digest.hexdigest()
+
+
+def _feed_code(digest: Any, code: types.CodeType) -> None:
+    digest.update(code.co_code)
+    digest.update(repr((code.co_names, code.co_varnames, code.co_freevars,
+                        code.co_argcount, code.co_kwonlyargcount, code.co_flags)).encode())
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            _feed_code(digest, const)
+        elif isinstance(const, frozenset):  # its repr's order varies between processes
+            digest.update(repr(sorted(map(repr, const))).encode())
+        else:
+            digest.update(repr((type(const).__name__, const)).encode())
 
 
 def push_state(app: LoadedApp, crons: Crons | None, auth: list[Any]) -> dict[str, Any]:

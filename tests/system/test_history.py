@@ -67,9 +67,12 @@ async def one(ctx, x):
 async def three(ctx):
     return 3
 
+
+# A comment and a blank line above `four` move it: that alone is no change.
+
 @mutation
 async def four(ctx):
-    return 4 + 0  # the body changed
+    return 5  # the body changed
 
 @mutation
 async def later(ctx):
