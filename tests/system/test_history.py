@@ -132,7 +132,7 @@ async def test_push_diff_names_added_removed_changed_functions_and_indexes(deplo
     assert meta["functions"]["removed"] == ["fns:two"]
     assert meta["functions"]["changed"] == [
         {"path": "fns:four", "changes": ["source"]},
-        {"path": "fns:one", "changes": ["args", "source"]},
+        {"path": "fns:one", "changes": ["args"]},  # the same body with other args
     ]
     assert meta["indexes"] == {"added": ["items.by_g"], "removed": []}
     assert meta["schema"] == {"added": ["notes"], "removed": [], "changed": ["items"]}
