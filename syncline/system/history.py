@@ -17,6 +17,9 @@ event (a restart pushes again), and an unchanged push records nothing.
 
 Values of environment variables are never recorded: only their names.
 
+Reading: the system query `_system/history:list` (`{paginationOpts?}`, newest first, live
+when subscribed; `syncline history` calls it) or `history_page(db)` in-process.
+
 Retention is bounded by count and age (`SYNCLINE_HISTORY_MAX_EVENTS`, default 10,000;
 `SYNCLINE_HISTORY_MAX_AGE_DAYS`, default 90): each `record` deletes, in its own
 transaction, the oldest events past either bound (at most PRUNE_BATCH at a time), but
