@@ -13,6 +13,7 @@ from syncline.cli.data import data
 from syncline.cli.data_io import export_command, import_command
 from syncline.cli.deploy import run_deployment
 from syncline.cli.env import env
+from syncline.cli.history import history
 from syncline.cli.logs import logs
 from syncline.cli.scheduled import scheduled
 from syncline.server.origins import OriginError, parse_origin
@@ -162,6 +163,7 @@ def admin_key_command(directory: Path, data_dir: Path | None) -> None:
 
 main.add_command(scheduled)
 main.add_command(env)
+main.add_command(history)
 main.add_command(data)
 main.add_command(import_command)
 main.add_command(export_command)

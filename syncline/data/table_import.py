@@ -18,7 +18,8 @@ import asyncio
 import csv
 import io
 import os
-from collections.abc import Iterable, Iterator
+import weakref
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import IO, Any, Literal
 
@@ -48,6 +49,19 @@ LARGE_IMPORT = 10_000
 # (a snapshot import: the HTTP API sets it around `import_snapshot`).
 CURRENT_PROGRESS: ContextVar[ImportProgress | None] = ContextVar("import_progress",
                                                                  default=None)
+# Called inside every import's transaction, just before it commits, with the documents
+# written and (replace) deleted per table and the mode: a deployment records the import
+# in its history (system/history.py) in the same commit, whichever route started it.
+ImportHook = Callable[[Transaction, dict[str, int], str, dict[str, int]], Awaitable[None]]
+_import_hooks: weakref.WeakKeyDictionary[Database, ImportHook] = weakref.WeakKeyDictionary()
+
+
+def set_import_hook(db: Database, hook: ImportHook | None) -> None:
+    """Run `hook` in each import into `db` (None: no longer)."""
+    if hook is None:
+        _import_hooks.pop(db, None)
+    else:
+        _import_hooks[db] = hook
 
 
 # ----------------------------------------------------------------------------- files
@@ -238,12 +252,20 @@ async def _write_all(
             try:
                 removed: list[dict[str, Any]] = []
                 counts: dict[str, int] = {}
+                deleted: dict[str, int] = {}
                 if storage is not None:
                     # First, so that the user documents' `v.id("_storage")` fields resolve.
                     removed, counts[STORAGE_TABLE] = await _write_table(
                         tx, STORAGE_TABLE, storage, mode, progress, system=True)
+                    deleted[STORAGE_TABLE] = len(removed)
                 for name, rows in tables.items():
-                    _, counts[name] = await _write_table(tx, name, rows, mode, progress)
+                    gone, counts[name] = await _write_table(tx, name, rows, mode, progress)
+                    deleted[name] = len(gone)
+                    del gone  # a replaced table's old documents go before the next one
+                hook = _import_hooks.get(db)
+                if hook is not None:
+                    await hook(tx, counts, mode,
+                               deleted if mode == "replace" else {})
                 progress.start_commit()
                 ts = await tx.commit()
                 progress.finish("committed")

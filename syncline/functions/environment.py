@@ -20,6 +20,7 @@ import asyncio
 import os
 import re
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from syncline.database import Database, Transaction
@@ -33,6 +34,9 @@ SITE_URL = "CONVEX_SITE_URL"
 SYSTEM_VARIABLES = (CLOUD_URL, SITE_URL)
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+# Called inside the transaction of a change with "created", "updated" or "deleted": the
+# deployment records the change in its history (system/history.py) in the same commit.
+OnChange = Callable[[Transaction, str], Awaitable[None]]
 
 
 class EnvironmentVariableError(ValueError):
@@ -101,7 +105,8 @@ async def read_variables(db: Database) -> dict[str, str]:
     return {row["name"]: row["value"] for row in rows}
 
 
-async def store_variable(db: Database, name: str, value: str) -> bool:
+async def store_variable(db: Database, name: str, value: str,
+                         on_change: OnChange | None = None) -> bool:
     """Set `name` to `value` in the table; True if it was created. Validates first."""
     name, value = validate_settable(name, value)
 
@@ -111,24 +116,31 @@ async def store_variable(db: Database, name: str, value: str) -> bool:
             if row["name"] == name:
                 if row["value"] != value:
                     await tx.patch(row["_id"], {"value": value}, system=True)
+                    if on_change is not None:
+                        await on_change(tx, "updated")
                 return False
         if len(rows) >= MAX_VARIABLES:
             raise EnvironmentVariableError(
                 "TooManyEnvVars", f"A deployment has at most {MAX_VARIABLES} environment "
                 f"variables: remove one before adding {name}")
         await tx.insert(ENVIRONMENT_VARIABLES, {"name": name, "value": value}, system=True)
+        if on_change is not None:
+            await on_change(tx, "created")
         return True
 
     return await db.run_transaction(store)
 
 
-async def delete_variable(db: Database, name: str) -> bool:
+async def delete_variable(db: Database, name: str,
+                          on_change: OnChange | None = None) -> bool:
     """Remove `name` from the table; False if there was no such variable."""
 
     async def delete(tx: Transaction) -> bool:
         for row in await _rows(tx):
             if row["name"] == name:
                 await tx.delete(row["_id"], system=True)
+                if on_change is not None:
+                    await on_change(tx, "deleted")
                 return True
         return False
 
@@ -204,18 +216,18 @@ class EnvironmentVariables:
         """Publish CONVEX_CLOUD_URL and CONVEX_SITE_URL (known once the servers listen)."""
         self._publish({**self._stored(), CLOUD_URL: cloud_url, SITE_URL: site_url})
 
-    async def set(self, name: str, value: str) -> bool:
+    async def set(self, name: str, value: str, on_change: OnChange | None = None) -> bool:
         """Store and publish one variable; True if it is new. EnvironmentVariableError if
         the name or value is invalid or the deployment already has 100 variables."""
         async with self._lock:
-            created = await store_variable(self.db, name, value)
+            created = await store_variable(self.db, name, value, on_change)
             self._publish({**await read_variables(self.db), **self._system()})
             return created
 
-    async def remove(self, name: str) -> bool:
+    async def remove(self, name: str, on_change: OnChange | None = None) -> bool:
         """Delete one variable; False if it did not exist."""
         async with self._lock:
-            removed = await delete_variable(self.db, name)
+            removed = await delete_variable(self.db, name, on_change)
             self._publish({**await read_variables(self.db), **self._system()})
             return removed
 

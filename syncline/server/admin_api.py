@@ -35,6 +35,7 @@ from syncline.server.responses import (
     json_response,
     require_admin_key,
 )
+from syncline.system import history
 from syncline.values import decode_id, to_export_json
 
 PREFIX = "/api/syncline/scheduled_functions"
@@ -162,6 +163,7 @@ class ScheduledFunctionsApi:
             if job["state"]["kind"] not in UNFINISHED:
                 return False
             await cancel_in(tx, job_id, now)
+            await history.record(tx, history.CANCEL_SCHEDULED, {"ids": [job_id]})
             return True
 
         return await self.deployment.db.run_transaction(cancel)
@@ -188,6 +190,9 @@ class ScheduledFunctionsApi:
                                                               or job["name"] == name):
                         await cancel_in(tx, job["_id"], now)
                         count += 1
+                if count:
+                    await history.record(tx, history.CANCEL_SCHEDULED, {
+                        "count": float(count), **({"function": name} if name else {})})
                 return count, page
 
             count, page = await db.run_transaction(cancel_page)

@@ -20,6 +20,7 @@ from pathlib import Path
 from syncline.auth import AdminKeys, AuthConfigError, TokenVerifier, providers_of
 from syncline.auth.authenticator import Authenticator
 from syncline.auth.signed_urls import UrlSigner, read_instance_secret
+from syncline.data.table_import import set_import_hook
 from syncline.database import Database
 from syncline.errors import DiskFullError, SchemaError, SynclineError
 from syncline.functions import ExecutionRecord, FunctionRunner, LoadedApp, PushError, load_app
@@ -35,6 +36,7 @@ from syncline.server.request_bodies import BodyLimits, env_bytes
 from syncline.storage.blobs import LocalBlobStore
 from syncline.storage.sqlite import Durability
 from syncline.sync.engine import SyncEngine
+from syncline.system import SystemServices, history, install_system_functions
 from syncline.system.function_logs import FunctionLogPolicy, FunctionLogs
 
 DEFAULT_INSTANCE_NAME = "syncline-local"
@@ -87,6 +89,12 @@ class Deployment:
             UrlSigner(read_instance_secret(self.data_dir), "storage upload"),
             base_url=lambda: self.url, max_upload_size=max_upload_size)
         self.runner.files = self.files
+        set_import_hook(self.db, history.record_import)  # imports record themselves
+        # `_system/...` functions and the services they reach as ctx.deployment (SYSTEM_API.md)
+        self.system = SystemServices(db=self.db, runner=self.runner, env=self.env,
+                                     files=self.files, scheduler=self.scheduler, crons=self.crons)
+        self.system.instance_name, self.system.dev = instance_name, dev
+        install_system_functions(self.runner, self.system)
         self._sweeper: asyncio.Task[None] | None = None
 
     # -- file storage (functions/file_storage.py) ------------------------------------------
@@ -119,8 +127,9 @@ class Deployment:
     def app(self) -> LoadedApp | None:
         return self.runner.app
 
-    async def push(self) -> PushReport:
-        """Load and activate the app's current code. Raises PushError, changing nothing."""
+    async def push(self, *, who: str = "cli") -> PushReport:
+        """Load and activate the app's current code. Raises PushError, changing nothing.
+        What changed is recorded in the deployment's history (system/history.py)."""
         async with self._push_lock:
             loop = asyncio.get_running_loop()
             if not self.env.loaded:  # before the first load: module-level code reads them
@@ -131,6 +140,8 @@ class Deployment:
                 crons = _checked_crons(app)
                 _checked_http_router(app)
                 verifier = _checked_auth_config(app)
+                state = await loop.run_in_executor(
+                    None, history.push_state, app, crons, verifier.providers)
             except PushError:
                 app.unload()
                 raise
@@ -149,6 +160,10 @@ class Deployment:
             self._results_may_have_changed()
             if old is not None:
                 old.unload()
+            try:
+                await history.record_push(self.db, state, who=who)
+            except Exception:  # noqa: BLE001 - the next push's event includes this one's
+                _log.exception("Recording the push in the deployment history failed")
             return PushReport(
                 len(app.functions), None if app.schema is None else len(app.schema.tables)
             )
@@ -159,18 +174,19 @@ class Deployment:
         """Publish CONVEX_CLOUD_URL and CONVEX_SITE_URL, once the servers listen; file
         URLs are `{cloud_url}/api/storage/...`."""
         self.url = cloud_url
+        self.system.cloud_url, self.system.site_url = cloud_url, site_url
         self.env.set_urls(cloud_url, site_url)
         self._results_may_have_changed()
 
     async def set_env(self, name: str, value: str) -> bool:
         """Store and publish one variable (True if new); subscribed queries re-run."""
-        created = await self.env.set(name, value)
+        created = await self.env.set(name, value, history.env_recorder(name))
         self._results_may_have_changed()
         return created
 
     async def remove_env(self, name: str) -> bool:
         """Remove one variable (False if there was none); subscribed queries re-run."""
-        removed = await self.env.remove(name)
+        removed = await self.env.remove(name, history.env_recorder(name))
         if removed:
             self._results_may_have_changed()
         return removed

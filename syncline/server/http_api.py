@@ -50,6 +50,7 @@ from syncline.server.responses import (
 from syncline.server.storage_api import storage_routes
 from syncline.server.streaming_export import streaming_export_routes
 from syncline.server.sync_endpoint import sync_routes
+from syncline.system import history
 from syncline.values import from_json, to_export_json, to_json
 from syncline.values.limits import MAX_ENCODED_CALL_SIZE
 from syncline.values.timestamps import decode_ts, encode_ts
@@ -206,7 +207,8 @@ def create_api_app(deployment: Deployment) -> BoundedBodies:
         *sync_routes(deployment),
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
-                             allow_headers=["*"])]
+                             allow_headers=["*"]),
+                  Middleware(history.ActorMiddleware)]  # who changes what: system/history.py
     # Outermost: a request's share of the body budget is given back once it is answered.
     app = Starlette(routes=routes, middleware=middleware,
                     exception_handlers={DiskFullError: disk_full_response,
