@@ -87,6 +87,37 @@ async def patch_job(db: Database, job_id: str, fields: dict[str, Any]) -> None:
     await db.run_transaction(patch)
 
 
+async def move_import(db: Database, import_id: str, from_states: tuple[str, ...],
+                      state: dict[str, Any]) -> str | None:
+    """Set the import's `state` if its current state is one of `from_states`, in one
+    transaction (so a cancel and a confirmation cannot both win); returns the state it
+    was in (None if there is no such import). The caller checks it was moved."""
+
+    async def move(tx: Transaction) -> str | None:
+        job = await get_import(tx, import_id)
+        if job is None:
+            return None
+        current = str(job["state"]["state"])
+        if current in from_states:
+            await tx.patch(import_id, {"state": state}, system=True)
+        return current
+
+    return await db.run_transaction(move)
+
+
+async def insert_export(db: Database, document: dict[str, Any]) -> str | None:
+    """Insert an export job unless one is requested or in progress (checked in the
+    same transaction); its ID, or None."""
+
+    async def insert(tx: Transaction) -> str | None:
+        latest = await latest_export(tx)
+        if latest is not None and latest["state"] in RUNNING_EXPORT_STATES:
+            return None
+        return str(await tx.insert(EXPORTS, document, system=True))
+
+    return await db.run_transaction(insert)
+
+
 async def recover(db: Database) -> list[dict[str, Any]]:
     """After a restart: imports and exports that were running did not finish (an import
     commits in one transaction, so none of it was written). Mark them failed; returns

@@ -45,13 +45,12 @@ from starlette.routing import Route
 
 from syncline.data.import_progress import ImportProgress
 from syncline.data.snapshot_jobs import (
-    EXPORTS,
     IMPORTS,
-    RUNNING_EXPORT_STATES,
     find_export,
     get_import,
+    insert_export,
     insert_job,
-    latest_export,
+    move_import,
     patch_job,
     recover,
 )
@@ -142,12 +141,16 @@ class CliJobs:
     def _upload_file(self, job: dict[str, Any]) -> Path:
         return self.imports / str(job["upload"])
 
-    async def _fail(self, import_id: str, message: str) -> None:
-        await patch_job(self.db, import_id, {"state": {"state": "failed",
-                                                       "error_message": message}})
+    async def _fail(self, import_id: str, message: str,
+                    from_states: tuple[str, ...] = ("uploaded", "in_progress")) -> bool:
+        """Mark the import failed (if it is in one of `from_states`) and drop its upload;
+        True if it was marked."""
+        before = await move_import(self.db, import_id, from_states,
+                                   {"state": "failed", "error_message": message})
         job = await self.db.read(lambda tx: get_import(tx, import_id))
-        if job is not None:
+        if job is not None and job["state"]["state"] == "failed":
             self._upload_file(job).unlink(missing_ok=True)
+        return before in from_states
 
     # -- upload ----------------------------------------------------------------------------
 
@@ -260,9 +263,10 @@ class CliJobs:
             _log.exception("Reading import %s failed", import_id)
             await self._fail(import_id, f"{type(e).__name__}: {e}")
             return
-        await patch_job(self.db, import_id, {"state": {
+        # Unless it was cancelled meanwhile.
+        await move_import(self.db, import_id, ("uploaded",), {
             "state": "waiting_for_confirmation", "message_to_confirm": message,
-            "require_manual_confirmation": True}})
+            "require_manual_confirmation": True})
 
     def _count_upload(self, job: dict[str, Any], path: Path) -> dict[str, int]:
         fmt = CLI_FORMATS[job["format"]]
@@ -299,14 +303,13 @@ class CliJobs:
             job = await self.db.read(lambda tx: get_import(tx, import_id))
         if job is None:
             raise _json_error("ImportNotFound", f"There is no import {import_id!r}", 404)
-        state = job["state"]["state"]
+        assert isinstance(import_id, str)
+        state = await move_import(self.db, import_id, ("waiting_for_confirmation",), {
+            "state": "in_progress", "progress_message": "Importing",
+            "checkpoint_messages": []})
         if state != "waiting_for_confirmation":
             raise _json_error("ImportNotWaiting", f"Import {import_id} is {state}: only an "
                               "import waiting for confirmation can be performed")
-        assert isinstance(import_id, str)
-        await patch_job(self.db, import_id, {"state": {
-            "state": "in_progress", "progress_message": "Importing",
-            "checkpoint_messages": []}})
         progress = ImportProgress(self._progress_listener(import_id))
         self.running[import_id] = progress
         self._spawn(self._import(import_id, job, progress))
@@ -321,9 +324,7 @@ class CliJobs:
             message = f"Importing: {event['documents']} documents read"
             if event["documentsTotal"]:
                 message += f" of {event['documentsTotal']}"
-            loop.call_soon_threadsafe(self._spawn, patch_job(self.db, import_id, {"state": {
-                "state": "in_progress", "progress_message": message,
-                "checkpoint_messages": []}}))
+            loop.call_soon_threadsafe(self._spawn, self._show(import_id, message, []))
 
         return show
 
@@ -344,12 +345,16 @@ class CliJobs:
             path.unlink(missing_ok=True)
             if progress.documents >= LARGE_IMPORT:
                 await asyncio.to_thread(release_memory)
-        checkpoints = [_checkpoint(name, n) for name, n in counts.items() if n]
-        await patch_job(self.db, import_id, {"state": {
-            "state": "in_progress", "progress_message": "Import committed",
-            "checkpoint_messages": checkpoints}})
-        await patch_job(self.db, import_id, {"state": {
-            "state": "completed", "num_rows_written": Int64(sum(counts.values()))}})
+        await self._show(import_id, "Import committed",
+                         [_checkpoint(name, n) for name, n in counts.items() if n])
+        await move_import(self.db, import_id, ("in_progress",), {
+            "state": "completed", "num_rows_written": Int64(sum(counts.values()))})
+
+    async def _show(self, import_id: str, message: str, checkpoints: list[str]) -> None:
+        """Progress of a running import (a late one never overwrites its outcome)."""
+        await move_import(self.db, import_id, ("in_progress",), {
+            "state": "in_progress", "progress_message": message,
+            "checkpoint_messages": checkpoints})
 
     async def _write(self, job: dict[str, Any], path: Path,
                      progress: ImportProgress) -> dict[str, int]:
@@ -395,8 +400,8 @@ class CliJobs:
                 raise _json_error("ImportCommitting", "The import is committing: it can "
                                   "no longer be cancelled")
             return {}  # its task records the outcome (failed: cancelled, nothing written)
-        if state in ("uploaded", "waiting_for_confirmation"):
-            await self._fail(import_id, "Import canceled")
+        if state in ("uploaded", "waiting_for_confirmation") and await self._fail(
+                import_id, "Import canceled", ("uploaded", "waiting_for_confirmation")):
             return {}
         raise _json_error("ImportNotCancelable", f"Import {import_id} is {state}")
 
@@ -404,13 +409,12 @@ class CliJobs:
 
     async def request_export(self, include_storage: bool) -> dict[str, Any]:
         await self.ready()
-        latest = await self.db.read(latest_export)
-        if latest is not None and latest["state"] in RUNNING_EXPORT_STATES:
-            raise _json_error("ExportInProgress", "A snapshot export is already requested "
-                              "or in progress")
-        export_id = await insert_job(self.db, EXPORTS, {
+        export_id = await insert_export(self.db, {
             "state": "requested", "format": "zip", "include_storage": include_storage,
             "requestor": "cli"})
+        if export_id is None:
+            raise _json_error("ExportInProgress", "A snapshot export is already requested "
+                              "or in progress")
         self._spawn(self._export(export_id, include_storage))
         return {}
 
