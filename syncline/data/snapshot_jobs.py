@@ -34,6 +34,8 @@ EXPORTS = "_exports"
 LISTED_IMPORTS = 20
 SETTLED_IMPORT_STATES = ("completed", "failed")
 RUNNING_EXPORT_STATES = ("requested", "in_progress")
+KEPT_JOBS = 100  # settled import and export documents kept (newest), per table
+EXPIRED_MESSAGE = "The import waited too long for confirmation: upload it again"
 RESTART_MESSAGE = "The deployment restarted while this job ran: nothing was written"
 
 
@@ -116,6 +118,37 @@ async def insert_export(db: Database, document: dict[str, Any]) -> str | None:
         return str(await tx.insert(EXPORTS, document, system=True))
 
     return await db.run_transaction(insert)
+
+
+async def housekeep(db: Database, now_ms: float, idle_ms: float) -> list[dict[str, Any]]:
+    """Fail imports that have waited for confirmation (or parsing) longer than
+    `idle_ms`, and delete settled job documents past the newest KEPT_JOBS of each
+    table; returns the import documents it failed or deleted (their uploads can go)."""
+
+    async def clean(tx: Transaction) -> list[dict[str, Any]]:
+        dropped = []
+        settled = 0
+        async for row in tx.query(IMPORTS, system=True).order("desc"):
+            state = row["state"]["state"]
+            if state in SETTLED_IMPORT_STATES:
+                settled += 1
+                if settled > KEPT_JOBS:
+                    await tx.delete(row["_id"], system=True)
+                    dropped.append(row)
+            elif state != "in_progress" and now_ms - row["_creationTime"] > idle_ms:
+                await tx.patch(row["_id"], {"state": {"state": "failed",
+                                                      "error_message": EXPIRED_MESSAGE}},
+                               system=True)
+                dropped.append(row)
+        settled = 0
+        async for row in tx.query(EXPORTS, system=True).order("desc"):
+            if row["state"] not in RUNNING_EXPORT_STATES:
+                settled += 1
+                if settled > KEPT_JOBS:
+                    await tx.delete(row["_id"], system=True)
+        return dropped
+
+    return await db.run_transaction(clean)
 
 
 async def recover(db: Database) -> list[dict[str, Any]]:

@@ -48,6 +48,7 @@ from syncline.data.snapshot_jobs import (
     IMPORTS,
     find_export,
     get_import,
+    housekeep,
     insert_export,
     insert_job,
     move_import,
@@ -86,6 +87,8 @@ CLI_FORMATS = {"jsonLines": "jsonl", "jsonArray": "json", "csv": "csv", "zip": "
 CLI_MODES = {"requireEmpty": "create", "append": "append", "replace": "replace",
              "replaceAll": "replace"}
 MAX_PARTS = 10_000  # the CLI splits a file into at most 9,999 parts
+UPLOAD_IDLE_S = 3600.0  # an upload or unconfirmed import older than this is dropped
+MAX_OPEN_UPLOADS = 16  # staged uploads at once (each up to SYNCLINE_MAX_IMPORT_SIZE)
 EXPORTS_KEPT = 3  # export ZIPs kept in the data dir, newest first
 MAX_JSON_BODY = 4 * 1024 * 1024  # finish_upload lists up to 10,000 part tokens
 _TOKEN = re.compile(r"[0-9a-f]{32}\Z")
@@ -128,10 +131,27 @@ class CliJobs:
                 return
             for folder in (self.uploads, self.imports, self.exports):
                 folder.mkdir(parents=True, exist_ok=True)
-            for row in await recover(self.db):
+            # Uploads in flight did not survive the restart (their client gave up).
+            for folder in self.uploads.iterdir():
+                shutil.rmtree(folder, ignore_errors=True)
+            waiting = await recover(self.db)
+            kept = {str(row["upload"]) for row in waiting}
+            for file in self.imports.iterdir():
+                if file.name not in kept:
+                    file.unlink(missing_ok=True)
+            for row in waiting:
                 if row["state"]["state"] == "uploaded":
                     self._spawn(self._summarize(row["_id"]))
             self._ready = True
+
+    async def _housekeep(self) -> None:
+        """Drop abandoned uploads and unconfirmed imports, and old job documents."""
+        horizon = time.time() - UPLOAD_IDLE_S
+        for folder in self.uploads.iterdir():
+            if folder.stat().st_mtime < horizon:
+                shutil.rmtree(folder, ignore_errors=True)
+        for row in await housekeep(self.db, time.time() * 1000, UPLOAD_IDLE_S * 1000):
+            self._upload_file(row).unlink(missing_ok=True)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -156,6 +176,11 @@ class CliJobs:
 
     async def start_upload(self) -> dict[str, Any]:
         await self.ready()
+        await self._housekeep()
+        if sum(1 for _ in self.uploads.iterdir()) >= MAX_OPEN_UPLOADS:
+            raise BadRequest("TooManyUploads", f"{MAX_OPEN_UPLOADS} uploads are in "
+                             "progress already: finish one or retry later", 503,
+                             {"Retry-After": "10"})
         token = secrets.token_hex(16)
         (self.uploads / token).mkdir()
         return {"uploadToken": token}
@@ -409,6 +434,7 @@ class CliJobs:
 
     async def request_export(self, include_storage: bool) -> dict[str, Any]:
         await self.ready()
+        await self._housekeep()
         export_id = await insert_export(self.db, {
             "state": "requested", "format": "zip", "include_storage": include_storage,
             "requestor": "cli"})
