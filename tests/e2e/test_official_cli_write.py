@@ -201,8 +201,9 @@ def test_export_with_file_storage(server: Server, workdir: Path) -> None:
         listed = [json.loads(line) for line in
                   archive.read("_storage/documents.jsonl").decode().splitlines()]
         assert storage_id in {row["_id"] for row in listed}
-        assert f"_storage/{storage_id}" in archive.namelist()
-        assert archive.read(f"_storage/{storage_id}") == b"file body"
+        member = f"_storage/{storage_id}.txt"  # the extension comes from its content type
+        assert member in archive.namelist()
+        assert archive.read(member) == b"file body"
     convex(server, workdir, "export", "--path", "nofiles.zip")
     with zipfile.ZipFile(workdir / "nofiles.zip") as archive:
         assert not any(name.startswith("_storage/") for name in archive.namelist())
