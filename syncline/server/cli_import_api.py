@@ -113,6 +113,8 @@ class CliJobs:
         self.imports = self.root / "imports"
         self.exports = self.root / "exports"
         self.running: dict[str, ImportProgress] = {}  # import ID -> its progress (cancel)
+        # Upload token -> part number -> bytes: the bound on one upload's total size.
+        self._part_sizes: dict[str, dict[int, int]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._recovered: asyncio.Lock | None = None
         self._ready = False
@@ -150,6 +152,7 @@ class CliJobs:
         for folder in self.uploads.iterdir():
             if folder.stat().st_mtime < horizon:
                 shutil.rmtree(folder, ignore_errors=True)
+                self._part_sizes.pop(folder.name, None)
         for row in await housekeep(self.db, time.time() * 1000, UPLOAD_IDLE_S * 1000):
             self._upload_file(row).unlink(missing_ok=True)
 
@@ -203,8 +206,8 @@ class CliJobs:
             raise _json_error("InvalidArgument",
                               f"`partNumber` must be a number from 1 to {MAX_PARTS}")
         number = int(raw)
-        used = sum(p.stat().st_size for p in folder.iterdir() if p.name != f"{number:05d}")
-        room = MAX_IMPORT_SIZE - used
+        sizes = self._part_sizes.setdefault(folder.name, {})
+        room = MAX_IMPORT_SIZE - (sum(sizes.values()) - sizes.get(number, 0))
         too_large = BadRequest("PayloadTooLarge", f"The upload is larger than the "
                                f"{MAX_IMPORT_SIZE} bytes an import accepts "
                                "(SYNCLINE_MAX_IMPORT_SIZE)", 413, CLOSE)
@@ -224,7 +227,9 @@ class CliJobs:
                     file.write(chunk)
         except BaseException:
             part.unlink(missing_ok=True)
+            sizes.pop(number, None)
             raise
+        sizes[number] = size
         return f"{number}:{digest.hexdigest()}"
 
     async def finish_upload(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -255,6 +260,7 @@ class CliJobs:
             raise _json_error("InvalidArgument", "`partTokens` must be the list of the "
                               "tokens upload_part answered, in order")
         target = self.imports / f"{token}.{CLI_FORMATS[fmt]}"
+        self._part_sizes.pop(folder.name, None)
         await asyncio.to_thread(_join_parts, folder, tokens, target)
         job: dict[str, Any] = {"state": {"state": "uploaded"}, "format": fmt, "mode": mode,
                                "requestor": "cli", "upload": target.name}

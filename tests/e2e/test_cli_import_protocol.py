@@ -144,3 +144,19 @@ def test_one_export_at_a_time_and_unknown_downloads(server: Server) -> None:
     missing = httpx.get(f"{server.url}/api/export/zip/12345", timeout=30,
                         headers={"Authorization": f"Convex {server.admin_key}"})
     assert missing.status_code == 404 and missing.json()["code"] == "ExportNotFound"
+
+
+def test_an_upload_is_bounded_across_its_parts(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SYNCLINE_MAX_IMPORT_SIZE", "100")
+    small = start_server(copy_app("cliio", tmp_path))
+    try:
+        token = post(small, "/api/import/start_upload").json()["uploadToken"]
+        part = f"/api/import/upload_part?uploadToken={token}&partNumber="
+        assert post(small, part + "1", content=b"x" * 60).status_code == 200
+        assert post(small, part + "1", content=b"y" * 60).status_code == 200  # a retry
+        too_much = post(small, part + "2", content=b"z" * 60)
+        assert too_much.status_code == 413
+        assert too_much.json()["code"] == "PayloadTooLarge"
+        assert post(small, part + "2", content=b"z" * 40).status_code == 200
+    finally:
+        small.stop()
