@@ -35,6 +35,7 @@ from syncline.server.request_bodies import BodyLimits, env_bytes
 from syncline.storage.blobs import LocalBlobStore
 from syncline.storage.sqlite import Durability
 from syncline.sync.engine import SyncEngine
+from syncline.system import SystemServices, install_system_functions
 
 DEFAULT_INSTANCE_NAME = "syncline-local"
 BLOB_SWEEP_INTERVAL_S = 3600.0
@@ -83,6 +84,11 @@ class Deployment:
             UrlSigner(read_instance_secret(self.data_dir), "storage upload"),
             base_url=lambda: self.url, max_upload_size=max_upload_size)
         self.runner.files = self.files
+        # `_system/...` functions and the services they reach as ctx.deployment (SYSTEM_API.md)
+        self.system = SystemServices(db=self.db, runner=self.runner, env=self.env,
+                                     files=self.files, scheduler=self.scheduler, crons=self.crons)
+        self.system.instance_name, self.system.dev = instance_name, dev
+        install_system_functions(self.runner, self.system)
         self._sweeper: asyncio.Task[None] | None = None
 
     # -- file storage (functions/file_storage.py) ------------------------------------------
@@ -155,6 +161,7 @@ class Deployment:
         """Publish CONVEX_CLOUD_URL and CONVEX_SITE_URL, once the servers listen; file
         URLs are `{cloud_url}/api/storage/...`."""
         self.url = cloud_url
+        self.system.cloud_url, self.system.site_url = cloud_url, site_url
         self.env.set_urls(cloud_url, site_url)
         self._results_may_have_changed()
 
