@@ -4,4 +4,7 @@ Add a module here (one line) to have its `@system_query`/... functions installed
 every deployment.
 """
 
-from syncline.system import cli_functions  # noqa: F401
+from syncline.system import (
+    cli_functions,  # noqa: F401
+    cli_jobs,  # noqa: F401
+)
