@@ -376,10 +376,15 @@ class CliJobs:
             path.unlink(missing_ok=True)
             if progress.documents >= LARGE_IMPORT:
                 await asyncio.to_thread(release_memory)
-        await self._show(import_id, "Import committed",
-                         [_checkpoint(name, n) for name, n in counts.items() if n])
-        await move_import(self.db, import_id, ("in_progress",), {
-            "state": "completed", "num_rows_written": Int64(sum(counts.values()))})
+        try:
+            await self._show(import_id, "Import committed",
+                             [_checkpoint(name, n) for name, n in counts.items() if n])
+            await move_import(self.db, import_id, ("in_progress",), {
+                "state": "completed", "num_rows_written": Int64(sum(counts.values()))})
+        except Exception:  # never leave the CLI waiting on in_progress
+            _log.exception("Recording the outcome of import %s failed", import_id)
+            await self._fail(import_id, "The import was committed, but recording its "
+                             "outcome failed: see the server log", ("in_progress",))
 
     async def _show(self, import_id: str, message: str, checkpoints: list[str]) -> None:
         """Progress of a running import (a late one never overwrites its outcome)."""
@@ -465,9 +470,14 @@ class CliJobs:
             await patch_job(self.db, export_id, {"state": "failed",
                                                  "error_message": str(e)})
             return
-        await patch_job(self.db, export_id, {"state": "completed", "start_ts": Int64(ts),
-                                             "complete_ts": Int64(time.time_ns()),
-                                             "zip_file": name})
+        try:
+            await patch_job(self.db, export_id, {
+                "state": "completed", "start_ts": Int64(ts),
+                "complete_ts": Int64(time.time_ns()), "zip_file": name})
+        except Exception as e:  # noqa: BLE001 - never leave the CLI waiting on in_progress
+            _log.exception("Recording export %s failed", export_id)
+            await patch_job(self.db, export_id, {"state": "failed", "error_message": str(e)})
+            return
         await asyncio.to_thread(self._prune_exports)
 
     def _prune_exports(self) -> None:
