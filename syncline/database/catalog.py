@@ -21,6 +21,7 @@ FIRST_USER_TABLE_NUMBER = 10001
 # System tables have fixed numbers below the user range, so their document IDs are stable.
 SYSTEM_TABLES = {"_scheduled_functions": 1, "_storage": 2,
                  "_environment_variables": 3,  # environment variables: functions/environment.py
+                 "_snapshot_imports": 4, "_exports": 5,  # CLI import/export: data/snapshot_jobs.py
                  "_deployment_events": 7}  # deployment history: system/history.py
 MAX_TABLES = 10_000
 MAX_TABLE_NAME_LENGTH = 64

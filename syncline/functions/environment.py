@@ -147,6 +147,61 @@ async def delete_variable(db: Database, name: str,
     return await db.run_transaction(delete)
 
 
+def validate_changes(changes: Any) -> list[tuple[str, str | None]]:
+    """A list of `{"name", "value"}` changes (value None: remove), each valid, no name
+    twice; EnvironmentVariableError naming the first bad one otherwise."""
+    if not isinstance(changes, list):
+        raise EnvironmentVariableError(
+            "InvalidEnvVarChanges", "`changes` must be a list of {name, value} objects")
+    checked: dict[str, str | None] = {}
+    for change in changes:
+        if not isinstance(change, dict) or "name" not in change:
+            raise EnvironmentVariableError(
+                "InvalidEnvVarChanges", f"Each change is an object with `name` and `value` "
+                f"(null to remove), got {change!r}")
+        name, value = change["name"], change.get("value")
+        if value is None:
+            name = validate_name(name)
+            if name in SYSTEM_VARIABLES:
+                raise EnvironmentVariableError(
+                    "ReservedEnvVarName", f"{name} is set by the deployment itself and "
+                    "cannot be removed")
+        else:
+            name, value = validate_settable(name, value)
+        if name in checked:
+            raise EnvironmentVariableError(
+                "DuplicateEnvVarName", f"{name} is changed twice in one request")
+        checked[name] = value
+    return list(checked.items())
+
+
+async def apply_changes(db: Database, changes: list[tuple[str, str | None]]) -> None:
+    """Set and remove variables (validated by `validate_changes`) in ONE transaction:
+    all or none. Removing an unset variable is no change."""
+
+    async def apply(tx: Transaction) -> None:
+        rows = {row["name"]: row for row in await _rows(tx)}
+        count = len(rows)
+        for name, value in changes:
+            row = rows.get(name)
+            if value is None:
+                if row is not None:
+                    await tx.delete(row["_id"], system=True)
+                    count -= 1
+            elif row is None:
+                await tx.insert(ENVIRONMENT_VARIABLES, {"name": name, "value": value},
+                                system=True)
+                count += 1
+            elif row["value"] != value:
+                await tx.patch(row["_id"], {"value": value}, system=True)
+        if count > MAX_VARIABLES:
+            raise EnvironmentVariableError(
+                "TooManyEnvVars", f"A deployment has at most {MAX_VARIABLES} environment "
+                f"variables: these changes would leave {count}")
+
+    await db.run_transaction(apply)
+
+
 # `os.environ` is one per process, but a process may run several deployments (the test
 # harness makes one per test). Each name remembers the value the process started with
 # and the deployments publishing it, newest last: the newest one's value is in force,
@@ -230,6 +285,12 @@ class EnvironmentVariables:
             removed = await delete_variable(self.db, name, on_change)
             self._publish({**await read_variables(self.db), **self._system()})
             return removed
+
+    async def update(self, changes: list[tuple[str, str | None]]) -> None:
+        """Apply validated changes (value None: remove) atomically, then publish."""
+        async with self._lock:
+            await apply_changes(self.db, changes)
+            self._publish({**await read_variables(self.db), **self._system()})
 
     def all(self) -> dict[str, str]:
         """Every variable functions see (stored ones and the system URLs), by name."""

@@ -191,6 +191,11 @@ class Deployment:
             self._results_may_have_changed()
         return removed
 
+    async def update_env(self, changes: list[tuple[str, str | None]]) -> None:
+        """Set and remove variables (value None) in one transaction; queries re-run."""
+        await self.env.update(changes)
+        self._results_may_have_changed()
+
     def _results_may_have_changed(self) -> None:
         """Code, schema or environment changed: what functions return may differ though
         no document did. Subscribed queries re-run; cached HTTP query results go."""

@@ -33,9 +33,11 @@ from syncline.functions import Credentials, Outcome
 from syncline.functions.references import InvalidFunctionPathError, path_from_url
 from syncline.functions.registration import FunctionKind
 from syncline.server.admin_api import admin_routes
+from syncline.server.cli_import_api import cli_import_routes
 from syncline.server.data_api import data_routes
 from syncline.server.deployment import Deployment
 from syncline.server.env_api import env_routes
+from syncline.server.env_update_api import env_update_routes
 from syncline.server.import_export_api import import_export_routes
 from syncline.server.log_stream_api import log_stream_routes
 from syncline.server.request_bodies import BoundedBodies, read_json_object
@@ -204,6 +206,8 @@ def create_api_app(deployment: Deployment) -> BoundedBodies:
         *storage_routes(deployment.files),
         *streaming_export_routes(deployment),
         *import_export_routes(deployment),
+        *cli_import_routes(deployment),
+        *env_update_routes(deployment),
         *sync_routes(deployment),
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],

@@ -6,5 +6,6 @@ every deployment.
 
 from syncline.system import (
     cli_functions,  # noqa: F401
+    cli_jobs,  # noqa: F401
     history,  # noqa: F401
 )
