@@ -175,25 +175,33 @@ def validate_changes(changes: Any) -> list[tuple[str, str | None]]:
     return list(checked.items())
 
 
-async def apply_changes(db: Database, changes: list[tuple[str, str | None]]) -> None:
+async def apply_changes(db: Database, changes: list[tuple[str, str | None]],
+                        on_change: Callable[[str], OnChange] | None = None) -> None:
     """Set and remove variables (validated by `validate_changes`) in ONE transaction:
-    all or none. Removing an unset variable is no change."""
+    all or none. Removing an unset variable is no change. `on_change(name)` gives the
+    callback told of each effective change inside that transaction (history)."""
 
     async def apply(tx: Transaction) -> None:
         rows = {row["name"]: row for row in await _rows(tx)}
         count = len(rows)
         for name, value in changes:
             row = rows.get(name)
+            change = None
             if value is None:
                 if row is not None:
                     await tx.delete(row["_id"], system=True)
                     count -= 1
+                    change = "deleted"
             elif row is None:
                 await tx.insert(ENVIRONMENT_VARIABLES, {"name": name, "value": value},
                                 system=True)
                 count += 1
+                change = "created"
             elif row["value"] != value:
                 await tx.patch(row["_id"], {"value": value}, system=True)
+                change = "updated"
+            if change is not None and on_change is not None:
+                await on_change(name)(tx, change)
         if count > MAX_VARIABLES:
             raise EnvironmentVariableError(
                 "TooManyEnvVars", f"A deployment has at most {MAX_VARIABLES} environment "
@@ -286,10 +294,11 @@ class EnvironmentVariables:
             self._publish({**await read_variables(self.db), **self._system()})
             return removed
 
-    async def update(self, changes: list[tuple[str, str | None]]) -> None:
+    async def update(self, changes: list[tuple[str, str | None]],
+                     on_change: Callable[[str], OnChange] | None = None) -> None:
         """Apply validated changes (value None: remove) atomically, then publish."""
         async with self._lock:
-            await apply_changes(self.db, changes)
+            await apply_changes(self.db, changes, on_change)
             self._publish({**await read_variables(self.db), **self._system()})
 
     def all(self) -> dict[str, str]:

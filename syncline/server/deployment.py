@@ -193,7 +193,7 @@ class Deployment:
 
     async def update_env(self, changes: list[tuple[str, str | None]]) -> None:
         """Set and remove variables (value None) in one transaction; queries re-run."""
-        await self.env.update(changes)
+        await self.env.update(changes, history.env_recorder)
         self._results_may_have_changed()
 
     def _results_may_have_changed(self) -> None:

@@ -196,6 +196,20 @@ async def test_env_changes_record_names_and_never_values(deployment):
     assert secret not in orjson.dumps(stored).decode()
 
 
+async def test_a_batch_of_env_changes_records_each_effective_change(deployment):
+    """The official CLI's `env set/remove` go through `update_env`: one event per change."""
+    await deployment.set_env("KEPT", "same")
+    await deployment.update_env([("NEW", "v1"), ("KEPT", "same"), ("KEPT2", None)])
+    await deployment.update_env([("NEW", "v2"), ("KEPT", None)])
+    found = await events(deployment)
+    assert [(e["action"], e["metadata"]["name"]) for e in found[:4]] == [
+        ("delete_environment_variable", "KEPT"),
+        ("update_environment_variable", "NEW"),
+        ("create_environment_variable", "NEW"),
+        ("create_environment_variable", "KEPT"),
+    ]
+
+
 async def test_invalid_env_change_records_nothing(deployment):
     from syncline.functions.environment import EnvironmentVariableError
 
