@@ -108,24 +108,26 @@ class Watcher:
 
     async def run(self) -> None:
         """Watch until cancelled; WatchError when the query fails or cannot be watched."""
-        delay = 0.5
+        delay, retrying = 0.5, False
         while True:
             try:
                 async with websockets.connect(self.url, open_timeout=OPEN_TIMEOUT_S,
                                               max_size=None, ping_interval=None) as ws:
                     for text in self._opening():
                         await ws.send(text)
-                    if self.connections:
+                    if retrying:
                         console.err.print("[green]Reconnected.[/]")
                     self.connections += 1
-                    delay = 0.5
+                    delay, retrying = 0.5, False
                     await self._receive(ws)
             except (OSError, websockets.InvalidHandshake, websockets.ConnectionClosed) as e:
                 if not self.connections:
                     raise WatchError(f"Could not reach the deployment at {self.target.url}: "
                                      f"{e}. Is `syncline dev` (or `serve`) running?") from None
-                console.err.print(f"[yellow]Lost the connection to {self.target.url} ({e}).[/] "
-                                  "Retrying...", highlight=False)
+                if not retrying:  # said once until it is back
+                    console.err.print(f"[yellow]Lost the connection to {self.target.url} "
+                                      f"({e}).[/] Retrying...", highlight=False)
+                retrying = True
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY_DELAY_S)
 

@@ -6,6 +6,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -171,31 +172,44 @@ class Watch:
                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str] = queue.Queue()
-        stdout = self.process.stdout
-        assert stdout is not None
-        threading.Thread(target=lambda: [self.lines.put(line) for line in stdout],
-                         daemon=True).start()
+        self.errors: queue.Queue[str] = queue.Queue()
+        self.readers = [
+            threading.Thread(target=lambda s=stream, q=lines: [q.put(line) for line in s],
+                             daemon=True)
+            for stream, lines in ((self.process.stdout, self.lines),
+                                  (self.process.stderr, self.errors))]
+        for reader in self.readers:
+            reader.start()
 
     def next_result(self) -> object:
         try:
             return json.loads(self.lines.get(timeout=30))
         except queue.Empty:
             raise AssertionError(f"no result printed; exit status {self.process.poll()}, "
-                                 f"stderr: {self._stderr_if_done()}") from None
+                                 f"stderr: {self.stderr()}") from None
 
-    def _stderr_if_done(self) -> str:
-        if self.process.poll() is None or self.process.stderr is None:
-            return "(still running)"
-        return self.process.stderr.read()
+    def stderr(self) -> str:
+        """What stderr printed that no wait_for_stderr took."""
+        return "".join(self.errors.get_nowait() for _ in range(self.errors.qsize()))
+
+    def wait_for_stderr(self, text: str) -> None:
+        seen = ""
+        while text not in seen:
+            try:
+                seen += self.errors.get(timeout=30)
+            except queue.Empty:
+                raise AssertionError(f"{text!r} not printed; stderr: {seen}") from None
 
     def stop(self, how: signal.Signals) -> tuple[int | None, str]:
         """Send `how`: (exit status, stderr), or (None, ...) if it did not stop."""
         self.process.send_signal(how)
         try:
-            _, err = self.process.communicate(timeout=15)
+            self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             return None, f"still running 15 s after {how.name}"
-        return self.process.returncode, err
+        for reader in self.readers:  # the pipes are at their end: read them out
+            reader.join(timeout=15)
+        return self.process.returncode, self.stderr()
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -250,3 +264,42 @@ def test_a_failing_or_unknown_query_ends_the_watch(server):
     bad_args = cli(server, "run", "--watch", "events:labels", "[1]", timeout=30)
     assert bad_args.returncode == 1
     assert "ARGS must be a JSON object" in bad_args.stderr
+    nowhere = cli(server, "run", "--watch", "events:labels",
+                  "--url", f"http://127.0.0.1:{free_port()}", timeout=30)
+    assert nowhere.returncode == 1
+    assert "Could not reach the deployment" in nowhere.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_watch_reconnects_after_a_restart_and_shows_only_new_results(tmp_path):
+    port = free_port()
+    app = copy_app("cliviews", tmp_path)
+    first = start_server(app, extra=["--port", str(port)])
+    watch: Watch | None = None
+    second: Server | None = None
+    try:
+        assert first.run("mutation", "events:add", {"label": "before"})["status"] == "success"
+        watch = Watch(first, signal.Handlers.SIG_DFL, "events:labels")
+        assert watch.next_result() == ["before"]
+        first.stop()
+        watch.wait_for_stderr("Lost the connection")
+        second = start_server(app, extra=["--port", str(port)])
+        assert second.url == first.url
+        watch.wait_for_stderr("Reconnected.")
+        assert second.run("mutation", "events:add", {"label": "after"})["status"] == "success"
+        # The unchanged result seen again on reconnecting is not printed twice.
+        assert watch.next_result() == ["before", "after"]
+        status, err = watch.stop(signal.SIGINT)
+    finally:
+        if watch is not None:
+            watch.kill()
+        first.stop()
+        if second is not None:
+            second.stop()
+    assert status == 0, err
+    assert "Lost the connection" not in err  # said once, before the restart
