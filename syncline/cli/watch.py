@@ -8,14 +8,16 @@ line per result when the output is not a terminal, indented JSON on a terminal. 
 connection is retried (the result is printed again only if it changed meanwhile).
 
 Ctrl+C or SIGTERM ends the watch with exit status 0; SIGTERM works also when SIGINT is
-ignored (a background job, `nohup`, a supervisor). A failing query, or a path that is
-not a query, ends it with status 1, as `npx convex run --watch` does.
+ignored (a background job, `nohup`, a supervisor), and so does a closed stdout
+(`| head -1`). A failing query, or a path that is not a query, ends it with status 1,
+as `npx convex run --watch` does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import uuid
@@ -47,6 +49,11 @@ class WatchError(Exception):
     def __init__(self, message: str, error_data: Any = None) -> None:
         super().__init__(message)
         self.error_data = error_data
+
+
+class OutputClosed(Exception):
+    """Whoever read the results went away (`| head -1`): a normal end, not a lost
+    connection to retry (a BrokenPipeError is an OSError, as network errors are)."""
 
 
 def parse_args(args_json: str) -> dict[str, Any]:
@@ -165,7 +172,10 @@ class Watcher:
         if self.shown and value == self.last:
             return  # the same result again (after a reconnect): nothing new to show
         self.last, self.shown = value, True
-        self.show(value)
+        try:
+            self.show(value)
+        except BrokenPipeError:
+            raise OutputClosed from None
 
 
 async def _until_stopped(watcher: Watcher) -> None:
@@ -212,6 +222,9 @@ def run_watch(function: str, args_json: str, url: str | None, admin_key: str | N
         watch(resolve_target(directory, url, admin_key), function, args_json, identity_json)
     except ClientError as e:
         raise click.ClickException(str(e)) from None
+    except OutputClosed:
+        # Point stdout at /dev/null so the flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except WatchError as e:
         console.err.print(f"[red]{e}[/]", highlight=False)
         if e.error_data is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import select
 import signal
 import socket
 import subprocess
@@ -303,3 +304,42 @@ def test_watch_reconnects_after_a_restart_and_shows_only_new_results(tmp_path):
             second.stop()
     assert status == 0, err
     assert "Lost the connection" not in err  # said once, before the restart
+
+
+def test_filtered_pages_that_stop_short_are_read_on(server):
+    """A page ends after 8 MiB read, matches or not: the CLI follows the cursor."""
+    for i in range(10):
+        result = server.run("mutation", "things:put_big", {"name": f"b{i}", "size": 1_000_000})
+        assert result["status"] == "success", result
+    first_page = httpx.get(
+        f"{server.url}/api/data/documents", timeout=30,
+        params={"table": "big", "filters": json.dumps([{"field": "name", "op": "eq",
+                                                        "value": "b0"}])},
+        headers={"Authorization": f"Convex {server.admin_key}"}).json()
+    assert first_page["documents"] == [] and first_page["isDone"] is False
+    result = cli(server, "data", "big", "--format", "jsonl", "--filter", "name eq b0")
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["name"] for line in result.stdout.splitlines()] == ["b0"]
+
+
+def test_watch_ends_quietly_when_its_reader_goes_away(server):
+    """`syncline run --watch q | head -1`: the next result finds stdout closed."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "syncline.cli.main", "run", "--watch", "events:labels",
+         "--dir", str(server.app_dir)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        assert ready, "no result printed"
+        json.loads(process.stdout.readline())
+        process.stdout.close()  # as `head -1` exits
+        assert server.run("mutation", "events:add", {"label": "pipe"})["status"] == "success"
+        status = process.wait(timeout=30)
+        err = process.stderr.read().decode()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert status == 0, err
+    assert "Traceback" not in err
