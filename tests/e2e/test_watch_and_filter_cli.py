@@ -343,3 +343,14 @@ def test_watch_ends_quietly_when_its_reader_goes_away(server):
             process.wait()
     assert status == 0, err
     assert "Traceback" not in err
+
+
+def test_watch_acts_as_the_given_identity(server):
+    watch = Watch(server, signal.Handlers.SIG_DFL, "events:whoami",
+                  "--identity", '{"subject": "user-7", "issuer": "https://issuer.example"}')
+    try:
+        assert watch.next_result() == "user-7"
+        status, err = watch.stop(signal.SIGTERM)
+    finally:
+        watch.kill()
+    assert status == 0, err

@@ -22,3 +22,9 @@ async def count_prefixed(ctx, prefix):
 @query(args={})
 async def broken(ctx):
     raise ValueError("this query always fails")
+
+
+@query(args={})
+async def whoami(ctx):
+    identity = await ctx.auth.get_user_identity()
+    return None if identity is None else identity["subject"]
