@@ -30,14 +30,10 @@ OPERATORS = COMPARISONS + TYPE_TESTS
 MAX_FILTERS = 32
 
 
-def _is_number(v: Any) -> bool:
-    return type(v) is float
-
-
 _TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: type(v) is str,
     "boolean": lambda v: type(v) is bool,
-    "number": _is_number,  # float64, what JavaScript numbers are
+    "number": lambda v: type(v) is float,  # float64, what JavaScript numbers are
     "bigint": lambda v: type(v) is Int64,  # int64
     "null": lambda v: v is None,
     "id": is_valid_id,  # a string that is a well-formed document ID
