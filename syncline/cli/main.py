@@ -121,12 +121,19 @@ def serve(**options: object) -> None:
 @click.option("--identity", default=None, metavar="JSON",
               help='Act as this user, e.g. \'{"subject": "user-1", "name": "Ada"}\': '
                    "ctx.auth.get_user_identity() returns it.")
+@click.option("--watch", is_flag=True,
+              help="Subscribe to the query and print each new result until Ctrl+C.")
 def run(function: str, args: str, url: str | None, admin_key: str | None,
-        directory: Path, identity: str | None) -> None:
+        directory: Path, identity: str | None, watch: bool) -> None:
     """Call FUNCTION (e.g. messages:send) with ARGS (a JSON object) on the running deployment.
 
-    Internal functions work too: the call is made with the admin key.
+    Internal functions work too: the call is made with the admin key. With --watch
+    (queries only), print the result and then each new one as the data changes.
     """
+    if watch:
+        from syncline.cli.watch import run_watch
+        run_watch(function, args, url, admin_key, directory, identity)
+        return
     try:
         target = client.resolve_target(directory, url, admin_key)
         result = client.call_function(target, function, args, identity)

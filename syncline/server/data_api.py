@@ -5,7 +5,8 @@
   snapshot, off the event loop.
 - `GET /api/data/documents?table=T&limit=N&order=asc|desc&cursor=C` gives one page of a
   table's documents in creation order, newest first by default (as `npx convex data`
-  shows them), as export JSON: `{"documents", "cursor", "isDone"}`. The system tables
+  shows them), as export JSON: `{"documents", "cursor", "isDone"}`; `filters=[...]` keeps
+  only the documents matching the dashboard's conditions (see data_filters). The system tables
   `_storage` and `_scheduled_functions` can be read too. An unknown table is a 404.
 - `GET /api/logs?after=SEQ&limit=N` gives the deployment's execution records (its
   function log, bounded by count and age and kept across restarts: system/function_logs.py)
@@ -30,6 +31,7 @@ from starlette.routing import Route
 from syncline.database import Transaction
 from syncline.errors import SynclineError
 from syncline.functions import ExecutionRecord
+from syncline.server.data_filters import parse_filters
 from syncline.server.deployment import Deployment
 from syncline.server.request_bodies import ascii_uint
 from syncline.server.responses import (
@@ -139,9 +141,13 @@ class DataApi:
             if order not in ("asc", "desc"):
                 raise BadRequest("InvalidOrder", f'order must be "asc" or "desc", got {order!r}')
             cursor = params.get("cursor") or None
+            conditions = parse_filters(params.get("filters"))
 
             async def page_of(tx: Transaction) -> dict[str, Any]:
-                return await tx.query(table, system=system).order(order).paginate(
+                query = tx.query(table, system=system).order(order)
+                for condition in conditions:
+                    query = query.filter(condition.predicate)
+                return await query.paginate(
                     {"numItems": limit, "cursor": cursor, "maximumBytesRead": PAGE_BYTES})
 
             try:
