@@ -35,6 +35,8 @@ from syncline.server.request_bodies import BodyLimits, env_bytes
 from syncline.storage.blobs import LocalBlobStore
 from syncline.storage.sqlite import Durability
 from syncline.sync.engine import SyncEngine
+from syncline.system.metrics import FILE_NAME as METRICS_FILE
+from syncline.system.metrics import Metrics, live_gauges
 
 DEFAULT_INSTANCE_NAME = "syncline-local"
 BLOB_SWEEP_INTERVAL_S = 3600.0
@@ -83,6 +85,9 @@ class Deployment:
             UrlSigner(read_instance_secret(self.data_dir), "storage upload"),
             base_url=lambda: self.url, max_upload_size=max_upload_size)
         self.runner.files = self.files
+        # Counts survive restarts (saved every 10 s and on a clean stop): system/metrics.py.
+        self.metrics = self.runner.metrics = Metrics(self.data_dir / METRICS_FILE)
+        self.metrics.live = live_gauges(self.sync, self.scheduler)
         self._sweeper: asyncio.Task[None] | None = None
 
     # -- file storage (functions/file_storage.py) ------------------------------------------

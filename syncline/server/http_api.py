@@ -37,6 +37,7 @@ from syncline.server.data_api import data_routes
 from syncline.server.deployment import Deployment
 from syncline.server.env_api import env_routes
 from syncline.server.import_export_api import import_export_routes
+from syncline.server.metrics_api import metrics_routes
 from syncline.server.request_bodies import BoundedBodies, read_json_object
 from syncline.server.responses import (
     BadRequest,
@@ -202,6 +203,7 @@ def create_api_app(deployment: Deployment) -> BoundedBodies:
         *streaming_export_routes(deployment),
         *import_export_routes(deployment),
         *sync_routes(deployment),
+        *metrics_routes(deployment),
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                              allow_headers=["*"])]
