@@ -36,7 +36,7 @@ from typing import Any
 
 import orjson
 
-LOG_BUCKETS = 112  # bucket i holds durations in (BASE * 2**((i-1)/4), BASE * 2**(i/4)]
+LOG_BUCKETS = 112  # bucket i > 0 holds durations in [BASE * 2**((i-1)/4), BASE * 2**(i/4))
 _BASE_MS = 0.01
 _PER_DOUBLING = 4
 MAX_FUNCTIONS = 1_000
@@ -51,11 +51,15 @@ _COUNTS = ("invocations", "errors", "cache_hits", "occ_conflicts", "occ_retries"
 _log = logging.getLogger(__name__)
 
 
+_log2 = math.log2
+_LOG2_BASE = math.log2(_BASE_MS)
+
+
 def bucket_of(ms: float) -> int:
     """The histogram bucket of a duration in milliseconds."""
     if ms <= _BASE_MS:
         return 0
-    i = math.ceil(math.log2(ms / _BASE_MS) * _PER_DOUBLING)
+    i = int((_log2(ms) - _LOG2_BASE) * _PER_DOUBLING) + 1
     return i if i < LOG_BUCKETS else LOG_BUCKETS - 1
 
 
@@ -155,10 +159,14 @@ class Metrics:
         """One finished execution (functions/runner.py `_record`)."""
         minute = int(end_ms // 60_000)
         slot = minute % MINUTES
+        bucket = bucket_of(duration_ms)
         with self._lock:
-            stats = self._stats(path, kind)
+            stats = self.functions.get(path) or self._stats(path, kind)
             stats.invocations += 1
-            stats.time.add(duration_ms)
+            time_ = stats.time
+            time_.buckets[bucket] += 1
+            time_.count += 1
+            time_.sum_ms += duration_ms
             if self.minute_ids[slot] != minute:
                 self.minute_ids[slot] = minute
                 self.minute_calls[slot] = self.minute_failures[slot] = 0

@@ -7,6 +7,7 @@ exactly those calls; write conflicts are counted by the conflicting mutation its
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -16,9 +17,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import Server, copy_app, start_server
+from tests.e2e.test_sync_protocol import add, connect_message, receive, ws_url
 
 Samples = dict[tuple[str, frozenset], float]
 
@@ -127,6 +130,48 @@ def test_scheduler_lag_and_jobs_are_measured(server: Server) -> None:
     for gauge in ("syncline_scheduled_jobs_running", "syncline_scheduled_jobs_queued",
                   "syncline_sync_sessions", "syncline_sync_subscriptions"):
         assert (gauge, frozenset()) in after
+
+
+def gauge(samples: Samples, name: str) -> float:
+    return samples[(name, frozenset())]
+
+
+async def test_sync_sessions_subscriptions_and_shared_results(server: Server) -> None:
+    loop = asyncio.get_running_loop()
+    before = await loop.run_in_executor(None, scrape, server)
+    async with websockets.connect(ws_url(server)) as one, \
+            websockets.connect(ws_url(server)) as two:
+        await one.send(connect_message("metrics-1"))
+        await one.send(add(0, "calls:get", {"name": "sync"}))
+        assert (await receive(one, "Transition"))["modifications"][0]["value"] == 0
+        # The second subscriber to the same call joins the live result: a cache hit.
+        await two.send(connect_message("metrics-2"))
+        await two.send(add(0, "calls:get", {"name": "sync"}))
+        assert (await receive(two, "Transition"))["modifications"][0]["value"] == 0
+        during = await loop.run_in_executor(None, scrape, server)
+        assert gauge(during, "syncline_sync_sessions") - gauge(
+            before, "syncline_sync_sessions") == 2
+        assert gauge(during, "syncline_sync_subscriptions") - gauge(
+            before, "syncline_sync_subscriptions") == 2
+        # A write both read: the shared result is computed once more for both.
+        await loop.run_in_executor(None, lambda: server.run(
+            "mutation", "calls:bump", {"token": "sync", "name": "sync"}))
+        for ws in (one, two):
+            assert (await receive(ws, "Transition"))["modifications"][0]["value"] == 1
+        after = await loop.run_in_executor(None, scrape, server)
+    assert counter(after, "invocations", "calls:get", "query") - counter(
+        before, "invocations", "calls:get", "query") == 3
+    assert counter(after, "cache_hits", "calls:get", "query") - counter(
+        before, "cache_hits", "calls:get", "query") == 1
+    deadline = time.monotonic() + 30
+    while True:  # the sessions end once the server has seen the sockets close
+        closed = await loop.run_in_executor(None, scrape, server)
+        if gauge(closed, "syncline_sync_sessions") == gauge(before, "syncline_sync_sessions"):
+            break
+        assert time.monotonic() < deadline, "the closed sessions are still counted"
+        await asyncio.sleep(0.05)
+    assert gauge(closed, "syncline_sync_subscriptions") == gauge(
+        before, "syncline_sync_subscriptions")
 
 
 def test_misspelled_paths_do_not_grow_the_metrics(server: Server) -> None:
