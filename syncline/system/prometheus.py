@@ -9,13 +9,17 @@ expects.
 from __future__ import annotations
 
 from collections.abc import Iterator
-
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from typing import TYPE_CHECKING, Any
 
 from syncline.system.metrics import Histogram, Metrics, quantile_ms
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+if TYPE_CHECKING:
+    from prometheus_client.core import Metric
+
+# The text format's content type (prometheus_client.CONTENT_TYPE_PLAIN_0_0_4), written out so
+# that prometheus_client is imported at the first scrape, not at every server start: its
+# import also installs a garbage-collector callback, which a server never scraped is spared.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _QUANTILES = (0.5, 0.9, 0.99)
 _COUNTERS = (
     ("invocations", "Function calls answered (executions and cache hits)."),
@@ -31,10 +35,12 @@ _COUNTERS = (
 
 
 def _summary(name: str, doc: str) -> Metric:
+    from prometheus_client.core import Metric
+
     return Metric(name, doc, "summary")
 
 
-def _add_summary(metric: Metric, labels: dict[str, str], hist: Histogram) -> None:
+def _add_summary(metric: Any, labels: dict[str, str], hist: Histogram) -> None:
     for q in _QUANTILES:
         value = quantile_ms(hist.buckets, q)
         metric.add_sample(metric.name, {**labels, "quantile": str(q)},
@@ -48,6 +54,8 @@ class _Collector:
         self.metrics = metrics
 
     def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
         m = self.metrics
         with m._lock:  # a consistent copy; the scrape's own work happens outside
             rows = [(path, s.kind, [getattr(s, attr) for attr, _ in _COUNTERS],
@@ -96,6 +104,8 @@ def _copy(hist: Histogram) -> Histogram:
 
 def exposition(metrics: Metrics) -> bytes:
     """The metrics in the Prometheus text exposition format."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collector(metrics))  # type: ignore[arg-type]
     return generate_latest(registry)
