@@ -1,7 +1,8 @@
 """The modules that define system functions: importing this module defines them all.
 
-Add a module here (one line) to have its `@system_query`/... functions installed in
-every deployment.
+Add a module here (one `import` line) to have its `@system_query`/... functions
+installed in every deployment.
 """
 
-from syncline.system import cli_functions  # noqa: F401
+import syncline.system.cli_functions  # noqa: F401
+import syncline.system.dashboard  # noqa: F401
