@@ -13,6 +13,7 @@ from syncline.cli.data import data
 from syncline.cli.data_io import export_command, import_command
 from syncline.cli.deploy import run_deployment
 from syncline.cli.env import env
+from syncline.cli.functions import function_spec_command, functions_command
 from syncline.cli.logs import logs
 from syncline.cli.metrics import metrics
 from syncline.cli.scheduled import scheduled
@@ -171,6 +172,8 @@ main.add_command(import_command)
 main.add_command(export_command)
 main.add_command(logs)
 main.add_command(metrics)
+main.add_command(functions_command)
+main.add_command(function_spec_command)
 
 
 if __name__ == "__main__":

@@ -337,3 +337,9 @@ class ActionCtx(CapabilityHints):
         self.run_action = run_action
         self.vector_search = vector_search or _unavailable_call("ctx.vector_search",
                                                                 "vector indexes")
+
+
+def transaction_of(db: DatabaseReader) -> Transaction:
+    """The transaction behind a `ctx.db`, for the deployment's own system functions
+    (syncline/system/), which read any table, system tables included, through it."""
+    return db._tx

@@ -17,7 +17,8 @@ from syncline.functions.diagnostics import did_you_mean
 from syncline.schema import Validator, v
 
 FunctionKind = Literal["query", "mutation", "action"]
-Visibility = Literal["public", "internal"]
+# "system": a `_system/...` function of the deployment itself (syncline/system/), admin-only.
+Visibility = Literal["public", "internal", "system"]
 Handler = Callable[..., Awaitable[Any]]
 
 

@@ -83,6 +83,8 @@ ACTION_CONCURRENCY = 64
 MAX_MUTATION_ATTEMPTS = 64
 _FIRST_BACKOFF_S = 0.001
 _MAX_BACKOFF_S = 0.1
+# Paths of the deployment's own functions (syncline/system/), callable by admins only.
+SYSTEM_PREFIX = "_system/"
 _KIND_TITLE = {"query": "Query", "mutation": "Mutation", "action": "Action"}
 
 
@@ -90,6 +92,10 @@ class TransactionGuard(Protocol):
     """Something that runs inside a mutation's transaction around its handler."""
 
     def wrap(self, fn: RegisteredFunction, tx: Transaction) -> RegisteredFunction: ...
+
+
+class UnauthorizedSystemCallError(SynclineError):
+    """A caller without the admin key called a `_system/...` function."""
 
 
 class ExecutionTimeoutError(SynclineError):
@@ -185,6 +191,9 @@ class FunctionRunner:
         self._action_pool = ThreadPoolExecutor(action_threads, "syncline-action")
         self._local = threading.local()
         self.files: FileStorage | None = None  # ctx.storage; the deployment sets it
+        # `_system/...` functions by path, installed by the system layer (syncline/system/);
+        # they survive every push, which replaces only `app`.
+        self.system_functions: dict[str, RegisteredFunction] = {}
         self.placement = Placement()  # which queries and mutations run inline
         self.query_results = QueryResults(db)  # HTTP queries' results while current
         self.inline_enabled = True
@@ -230,10 +239,13 @@ class FunctionRunner:
             outcome = self._failed(request_id, path, None, FunctionNotFoundError(str(e)))
             self._record(outcome, started)
             return outcome
-        app = self.app
-        fn = app.functions.get(path) if app is not None else None
+        fn = self.lookup(path)
         try:
-            if fn is None or (fn.visibility == "internal" and not admin):
+            if fn is not None and not admin and fn.visibility == "system":
+                raise UnauthorizedSystemCallError(
+                    f"Unauthorized: {path!r} is a system function, which only an admin may "
+                    "call: authenticate with the deployment's admin key")
+            if fn is None or (fn.visibility != "public" and not admin):
                 hint = missing_function_hint(ref, path, self._callable_paths(admin))
                 if admin:
                     raise FunctionNotFoundError(f"Could not find function for '{path}'.{hint}")
@@ -671,9 +683,18 @@ class FunctionRunner:
     def _mutation_storage(self, tx: Transaction) -> MutationStorage | None:
         return MutationStorage(tx, self.files) if self.files is not None else None
 
+    def lookup(self, path: str) -> RegisteredFunction | None:
+        """The function at a canonical path: a `_system/...` function of the deployment
+        (the system layer installs them; an app cannot define one, `_` modules are never
+        loaded) or one of the app's."""
+        if path.startswith(SYSTEM_PREFIX):
+            return self.system_functions.get(path)
+        app = self.app
+        return app.functions.get(path) if app is not None else None
+
     def _resolve_nested(self, ref: Any, kind: FunctionKind) -> tuple[RegisteredFunction, str]:
         path = function_path(ref)
-        fn = self.app.functions.get(path) if self.app is not None else None
+        fn = self.lookup(path)
         if fn is None:
             hint = missing_function_hint(ref, path, self._callable_paths(True))
             raise FunctionNotFoundError(f"Could not find function for '{path}'.{hint}")

@@ -35,6 +35,7 @@ from syncline.server.request_bodies import BodyLimits, env_bytes
 from syncline.storage.blobs import LocalBlobStore
 from syncline.storage.sqlite import Durability
 from syncline.sync.engine import SyncEngine
+from syncline.system import SystemServices, install_system_functions
 from syncline.system.metrics import FILE_NAME as METRICS_FILE
 from syncline.system.metrics import Metrics, live_gauges
 
@@ -88,6 +89,12 @@ class Deployment:
         # Counts survive restarts (saved every 10 s and on a clean stop): system/metrics.py.
         self.metrics = self.runner.metrics = Metrics(self.data_dir / METRICS_FILE)
         self.metrics.live = live_gauges(self.sync, self.scheduler)
+        # `_system/...` functions and the services they reach as ctx.deployment (SYSTEM_API.md)
+        self.system = SystemServices(db=self.db, runner=self.runner, env=self.env,
+                                     files=self.files, scheduler=self.scheduler, crons=self.crons)
+        self.system.instance_name, self.system.dev = instance_name, dev
+        install_system_functions(self.runner, self.system)
+        self.system.register("metrics", self.metrics)  # _system/metrics:* (system/metrics.py)
         self._sweeper: asyncio.Task[None] | None = None
 
     # -- file storage (functions/file_storage.py) ------------------------------------------
@@ -160,6 +167,7 @@ class Deployment:
         """Publish CONVEX_CLOUD_URL and CONVEX_SITE_URL, once the servers listen; file
         URLs are `{cloud_url}/api/storage/...`."""
         self.url = cloud_url
+        self.system.cloud_url, self.system.site_url = cloud_url, site_url
         self.env.set_urls(cloud_url, site_url)
         self._results_may_have_changed()
 

@@ -50,6 +50,8 @@ from syncline.server.responses import (
 from syncline.server.storage_api import storage_routes
 from syncline.server.streaming_export import streaming_export_routes
 from syncline.server.sync_endpoint import sync_routes
+from syncline.server.system_routes import system_routes
+from syncline.server.unknown_routes import HANDLERS as unknown_route_handlers
 from syncline.values import from_json, to_export_json, to_json
 from syncline.values.limits import MAX_ENCODED_CALL_SIZE
 from syncline.values.timestamps import decode_ts, encode_ts
@@ -204,13 +206,15 @@ def create_api_app(deployment: Deployment) -> BoundedBodies:
         *import_export_routes(deployment),
         *sync_routes(deployment),
         *metrics_routes(deployment),
+        *system_routes(deployment),
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                              allow_headers=["*"])]
     # Outermost: a request's share of the body budget is given back once it is answered.
     app = Starlette(routes=routes, middleware=middleware,
                     exception_handlers={DiskFullError: disk_full_response,
-                                        SnapshotTooOldError: out_of_retention_response})
+                                        SnapshotTooOldError: out_of_retention_response,
+                                        **unknown_route_handlers})
     return BoundedBodies(FunctionCallShortcut(app, api), deployment.body_limits)
 
 

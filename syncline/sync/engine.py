@@ -208,8 +208,7 @@ class SyncEngine:
         subscription.entry = entry
 
     def _may_subscribe(self, subscription: Subscription) -> bool:
-        app = self.runner.app
-        fn = app.functions.get(subscription.path) if app is not None else None
+        fn = self.runner.lookup(subscription.path)
         return fn is not None and fn.kind == "query" and (
             fn.visibility == "public" or subscription.session.admin)
 

@@ -250,3 +250,24 @@ def test_syncline_metrics_prints_a_plain_table(server: Server) -> None:
     rows = {r["path"]: r for r in json.loads(as_json.stdout)["functions"]}
     assert rows["calls:fail"]["invocations"] == calls
     assert rows["calls:fail"]["errors"] == calls
+
+
+def test_system_queries_serve_the_metrics_to_admins(server: Server) -> None:
+    def row() -> dict:
+        body = server.run("query", "_system/metrics:function", {"path": "calls:fail"},
+                          admin=True)
+        assert body["status"] == "success", body
+        return body["value"]
+
+    before = row()
+    for _ in range(2):
+        server.run("query", "calls:fail")
+    after = row()
+    assert after["invocations"] - before["invocations"] == 2
+    assert after["errors"] - before["errors"] == 2
+    whole = server.run("query", "_system/metrics:snapshot", admin=True)["value"]
+    assert {r["path"] for r in whole["functions"]} >= {"calls:fail"}
+    deployment = server.run("query", "_system/metrics:deployment", admin=True)["value"]
+    assert "functions" not in deployment and "schedulerLagMs" in deployment
+    refused = server.run("query", "_system/metrics:snapshot")
+    assert refused["status"] == "error"

@@ -1,0 +1,9 @@
+"""The modules that define system functions: importing this module defines them all.
+
+Add a module here (one `import` line) to have its `@system_query`/... functions
+installed in every deployment.
+"""
+
+import syncline.system.cli_functions  # noqa: F401
+import syncline.system.dashboard  # noqa: F401
+import syncline.system.metrics_functions  # noqa: F401
