@@ -302,7 +302,9 @@ class FunctionRunner:
         journal: str | None, cached: bool = False,
     ) -> Outcome:
         cache_key = None
-        if cached and not self.dev and snapshot_ts is None and journal is None:
+        # System functions may read in-memory state (metrics) no commit invalidates: never cached.
+        if (cached and not self.dev and snapshot_ts is None and journal is None
+                and fn.visibility != "system"):
             cache_key = self.query_results.key(fn, args, identity)
             hit = self.query_results.get(cache_key)
             if hit is not None:
