@@ -41,7 +41,7 @@ def print_record(record: ExecutionRecord, *, include_logs: bool) -> None:
 async def run_deployment(
     directory: Path, *, host: str, port: int, site_port: int, data_dir: Path | None, dev: bool,
     durability: Durability = "full", cloud_origin: str | None = None,
-    site_origin: str | None = None,
+    site_origin: str | None = None, metrics_public: bool = False,
 ) -> int:
     """Serve the app until stopped; the exit status. `cloud_origin`/`site_origin` (checked
     by `parse_origin`) are the public URLs handed out (server/origins.py)."""
@@ -66,6 +66,7 @@ async def run_deployment(
             "free some space and start again")
         console.err.print(f"[red]{message}[/]", highlight=False)
         return 1
+    deployment.metrics.public = metrics_public
     if deployment.db.read_only:
         console.err.print("[yellow]The disk holding the database is full: serving reads "
                           "only; writes fail until space is freed.[/]", highlight=False)

@@ -13,8 +13,10 @@ from syncline.cli.data import data
 from syncline.cli.data_io import export_command, import_command
 from syncline.cli.deploy import run_deployment
 from syncline.cli.env import env
+from syncline.cli.functions import function_spec_command, functions_command
 from syncline.cli.history import history
 from syncline.cli.logs import logs
+from syncline.cli.metrics import metrics
 from syncline.cli.scheduled import scheduled
 from syncline.server.origins import OriginError, parse_origin
 from syncline.server.runtime import run_event_loop
@@ -57,6 +59,8 @@ def _origin(name: str, value: str | None, variable: str) -> str | None:
 
 
 def _deployment_options(fn):  # type: ignore[no-untyped-def]
+    fn = click.option("--metrics-public", is_flag=True,
+                      help="Serve GET /metrics (Prometheus) without the admin key.")(fn)
     fn = click.option("--site-origin", envvar="CONVEX_SITE_ORIGIN", show_envvar=True,
                       metavar="URL",
                       help="Public origin of the HTTP actions site, as clients reach it "
@@ -87,12 +91,13 @@ def _deployment_options(fn):  # type: ignore[no-untyped-def]
 
 def _serve(dev: bool, directory: Path, host: str, port: int, site_port: int,
            data_dir: Path | None, durability: Durability, cloud_origin: str | None,
-           site_origin: str | None) -> None:
+           site_origin: str | None, metrics_public: bool = False) -> None:
     cloud_origin = _origin("cloud_origin", cloud_origin, "CONVEX_CLOUD_ORIGIN")
     site_origin = _origin("site_origin", site_origin, "CONVEX_SITE_ORIGIN")
     sys.exit(run_event_loop(run_deployment(
         directory, host=host, port=port, site_port=site_port, data_dir=data_dir, dev=dev,
-        durability=durability, cloud_origin=cloud_origin, site_origin=site_origin)))
+        durability=durability, cloud_origin=cloud_origin, site_origin=site_origin,
+        metrics_public=metrics_public)))
 
 
 @main.command()
@@ -175,6 +180,9 @@ main.add_command(data)
 main.add_command(import_command)
 main.add_command(export_command)
 main.add_command(logs)
+main.add_command(metrics)
+main.add_command(functions_command)
+main.add_command(function_spec_command)
 
 
 if __name__ == "__main__":

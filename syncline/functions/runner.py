@@ -127,6 +127,7 @@ class Outcome:
     read_set: FrozenReadSet | None = None
     journal: str | None = None  # queries: what re-runs must agree with (pagination)
     used_auth: bool = False  # the function read ctx.auth, so its result is per identity
+    usage: Any = None  # the transaction's TransactionUsage, for the metrics
 
     @property
     def ok(self) -> bool:
@@ -207,6 +208,7 @@ class FunctionRunner:
         self.requests_counted = False
         self._counter_lock = threading.Lock()
         self._flush_scheduled: set[asyncio.AbstractEventLoop] = set()
+        self.metrics: Any = None  # system/metrics.py's Metrics; the deployment sets it
 
     def close(self) -> None:
         self._tx_pool.shutdown(wait=False, cancel_futures=True)
@@ -303,17 +305,22 @@ class FunctionRunner:
         journal: str | None, cached: bool = False,
     ) -> Outcome:
         cache_key = None
-        if cached and not self.dev and snapshot_ts is None and journal is None:
+        # System functions may read in-memory state (metrics) no commit invalidates: never cached.
+        if (cached and not self.dev and snapshot_ts is None and journal is None
+                and fn.visibility != "system"):
             cache_key = self.query_results.key(fn, args, identity)
             hit = self.query_results.get(cache_key)
             if hit is not None:
-                return dataclasses.replace(hit, request_id=request_id)
+                if self.metrics is not None:
+                    self.metrics.cache_hit(path, executed=True)
+                return dataclasses.replace(hit, request_id=request_id, usage=None)
         attempt = await self._place(fn, self._execute_query, fn, path, args, identity,
                                     snapshot_ts, journal)
         outcome = self._outcome(request_id, path, fn.kind, attempt)
         tx = attempt.tx
         if tx is not None:
             outcome.snapshot_ts = tx.snapshot_ts
+            outcome.usage = tx.usage
             outcome.read_set = tx.reads.freeze()
             outcome.journal = tx.journal.serialize() if tx.journal is not None else None
             if cache_key is not None:
@@ -363,6 +370,9 @@ class FunctionRunner:
                         self._schedule_flush(loop)
                     commit_ts = await tx.commit(inline=alone, defer=defer)
                 except WriteConflictError as e:
+                    if self.metrics is not None:
+                        self.metrics.occ_conflict(
+                            path, retried=attempt_number < MAX_MUTATION_ATTEMPTS)
                     if attempt_number >= MAX_MUTATION_ATTEMPTS:
                         attempt.error = e
                     else:
@@ -390,6 +400,7 @@ class FunctionRunner:
                     outcome = self._outcome(request_id, path, fn.kind, attempt)
                     outcome.commit_ts = commit_ts
                     outcome.snapshot_ts = tx.snapshot_ts
+                    outcome.usage = tx.usage
                     return outcome
             if tx is not None:
                 tx.abort()
@@ -787,14 +798,18 @@ class FunctionRunner:
         return Outcome(request_id, path, kind, None, failure)
 
     def _record(self, outcome: Outcome, started_ms: float) -> None:
+        ended_ms = time.time() * 1000.0
         record = ExecutionRecord(
             outcome.request_id, outcome.path, outcome.kind, started_ms,
-            time.time() * 1000.0 - started_ms, outcome.ok,
+            ended_ms - started_ms, outcome.ok,
             outcome.failure.full_message if outcome.failure else None,
             tuple(outcome.log_lines if outcome.own_log_lines is None else outcome.own_log_lines),
         )
         self.recent.append(record)
         self.records_total += 1
+        if self.metrics is not None:
+            self.metrics.record(outcome.path, outcome.kind, outcome.failure is None,
+                                record.duration_ms, ended_ms, outcome.usage)
         if self._on_record is not None:
             self._on_record(record)
 

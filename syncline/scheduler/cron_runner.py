@@ -71,6 +71,10 @@ class CronRunner(BackgroundService):
     def job_names(self) -> list[str]:
         return list(self._jobs)
 
+    def upcoming(self) -> list[tuple[CronJob, float]]:
+        """Each job with the Unix ms of its next run, for the system functions."""
+        return [(tracked.job, tracked.next_ms) for tracked in list(self._jobs.values())]
+
     async def idle(self) -> None:
         """Wait until every due run has been scheduled (for tests and the harness)."""
         while self._firing or any(t.next_ms <= self.clock.now_ms()

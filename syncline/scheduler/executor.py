@@ -121,6 +121,11 @@ class Scheduler(BackgroundService):
                 return
             await asyncio.sleep(0.001)
 
+    def job_counts(self) -> tuple[int, int]:
+        """(running, queued): jobs running now, and pending ones due but not started."""
+        now = self.clock.now_ms()
+        return len(self._running), sum(1 for due in self._pending.values() if due <= now)
+
     def next_due_ms(self) -> float | None:
         """When the earliest pending job is due, or None (the test harness jumps there)."""
         return min(self._pending.values(), default=None)
@@ -265,6 +270,8 @@ class Scheduler(BackgroundService):
                 await self._finish(job_id, "pending", {"kind": "canceled"})
                 return
             self.executed += 1
+            if self.runner.metrics is not None:
+                self.runner.metrics.job_started(self.clock.now_ms() - job["scheduledTime"])
             await self._execute(job_id, job)
         except DiskFullError:
             self._warn_disk_full(f"scheduled function {job_id} waits for room on the disk")

@@ -38,6 +38,8 @@ from syncline.storage.sqlite import Durability
 from syncline.sync.engine import SyncEngine
 from syncline.system import SystemServices, history, install_system_functions
 from syncline.system.function_logs import FunctionLogPolicy, FunctionLogs
+from syncline.system.metrics import FILE_NAME as METRICS_FILE
+from syncline.system.metrics import Metrics, live_gauges
 
 DEFAULT_INSTANCE_NAME = "syncline-local"
 BLOB_SWEEP_INTERVAL_S = 3600.0
@@ -90,11 +92,15 @@ class Deployment:
             base_url=lambda: self.url, max_upload_size=max_upload_size)
         self.runner.files = self.files
         set_import_hook(self.db, history.record_import)  # imports record themselves
+        # Counts survive restarts (saved every 10 s and on a clean stop): system/metrics.py.
+        self.metrics = self.runner.metrics = Metrics(self.data_dir / METRICS_FILE)
+        self.metrics.live = live_gauges(self.sync, self.scheduler)
         # `_system/...` functions and the services they reach as ctx.deployment (SYSTEM_API.md)
         self.system = SystemServices(db=self.db, runner=self.runner, env=self.env,
                                      files=self.files, scheduler=self.scheduler, crons=self.crons)
         self.system.instance_name, self.system.dev = instance_name, dev
         install_system_functions(self.runner, self.system)
+        self.system.register("metrics", self.metrics)  # _system/metrics:* (system/metrics.py)
         self._sweeper: asyncio.Task[None] | None = None
 
     # -- file storage (functions/file_storage.py) ------------------------------------------

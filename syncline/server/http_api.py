@@ -40,6 +40,7 @@ from syncline.server.env_api import env_routes
 from syncline.server.env_update_api import env_update_routes
 from syncline.server.import_export_api import import_export_routes
 from syncline.server.log_stream_api import log_stream_routes
+from syncline.server.metrics_api import metrics_routes
 from syncline.server.request_bodies import BoundedBodies, read_json_object
 from syncline.server.responses import (
     BadRequest,
@@ -52,6 +53,8 @@ from syncline.server.responses import (
 from syncline.server.storage_api import storage_routes
 from syncline.server.streaming_export import streaming_export_routes
 from syncline.server.sync_endpoint import sync_routes
+from syncline.server.system_routes import system_routes
+from syncline.server.unknown_routes import HANDLERS as unknown_route_handlers
 from syncline.system import history
 from syncline.values import from_json, to_export_json, to_json
 from syncline.values.limits import MAX_ENCODED_CALL_SIZE
@@ -209,6 +212,8 @@ def create_api_app(deployment: Deployment) -> BoundedBodies:
         *cli_import_routes(deployment),
         *env_update_routes(deployment),
         *sync_routes(deployment),
+        *metrics_routes(deployment),
+        *system_routes(deployment),
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                              allow_headers=["*"]),
@@ -216,7 +221,8 @@ def create_api_app(deployment: Deployment) -> BoundedBodies:
     # Outermost: a request's share of the body budget is given back once it is answered.
     app = Starlette(routes=routes, middleware=middleware,
                     exception_handlers={DiskFullError: disk_full_response,
-                                        SnapshotTooOldError: out_of_retention_response})
+                                        SnapshotTooOldError: out_of_retention_response,
+                                        **unknown_route_handlers})
     return BoundedBodies(FunctionCallShortcut(app, api), deployment.body_limits)
 
 

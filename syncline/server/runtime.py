@@ -114,6 +114,7 @@ async def serve_deployment(
     deployment.scheduler.start()
     deployment.crons.start()
     deployment.start_blob_sweeper()
+    deployment.metrics.start()
     while not all(server.started for server, _ in servers):
         if any(t.done() for t in tasks):
             request_stop()
@@ -140,6 +141,7 @@ async def serve_deployment(
         await deployment.crons.stop()
         await deployment.scheduler.stop()
         await deployment.sync.stop()
+        await deployment.metrics.stop()
         deployment.close()
     for task in tasks:
         error = task.exception()

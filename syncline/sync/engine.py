@@ -203,6 +203,8 @@ class SyncEngine:
                 return  # displaced to another identity's entry and attached there
         else:
             self.cache.subscribe(entry, subscription)
+            if self.runner.metrics is not None:  # answered by a live result: a cache hit
+                self.runner.metrics.cache_hit(subscription.path, executed=False)
         subscription.entry = entry
 
     def _may_subscribe(self, subscription: Subscription) -> bool:

@@ -1,11 +1,11 @@
 """The modules that define system functions: importing this module defines them all.
 
-Add a module here (one line) to have its `@system_query`/... functions installed in
-every deployment.
+Add a module here (one `import` line) to have its `@system_query`/... functions
+installed in every deployment.
 """
 
-from syncline.system import (
-    cli_functions,  # noqa: F401
-    cli_jobs,  # noqa: F401
-    history,  # noqa: F401
-)
+import syncline.system.cli_functions  # noqa: F401
+import syncline.system.cli_jobs  # noqa: F401
+import syncline.system.dashboard  # noqa: F401
+import syncline.system.history  # noqa: F401
+import syncline.system.metrics_functions  # noqa: F401

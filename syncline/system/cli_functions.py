@@ -19,7 +19,7 @@ from syncline.functions.environment import ENVIRONMENT_VARIABLES, MAX_VARIABLES
 from syncline.schema import v
 from syncline.system.function_spec import function_spec
 from syncline.system.registry import system_query
-from syncline.system.tables import readable_table
+from syncline.system.tables import is_readable_table
 
 PAGINATION = v.object({
     "cursor": v.union(v.string(), v.null()),
@@ -43,7 +43,8 @@ async def tables(ctx: Any, paginationOpts: Any = None) -> dict[str, Any]:  # noq
     "paginationOpts": PAGINATION})
 async def table_data(ctx: Any, table: str, paginationOpts: dict[str, Any],  # noqa: N803
                      order: str | None = None) -> dict[str, Any]:
-    readable_table(ctx, table)
+    if not is_readable_table(ctx, table):  # as Convex: a table that does not exist is empty
+        return {"page": [], "isDone": True, "continueCursor": "end"}
     return await ctx.db.query(table).order(order or "asc").paginate(paginationOpts)
 
 

@@ -15,6 +15,10 @@ class TableNotFoundError(SynclineError):
     """A system function was asked for a table the deployment does not have."""
 
 
+def is_readable_table(ctx: Any, table: str) -> bool:
+    return table in BROWSABLE_SYSTEM_TABLES or table in ctx.db.user_tables()
+
+
 def readable_table(ctx: Any, table: str) -> str:
     """`table` if it is a user table in storage or a browsable system table."""
     names = ctx.db.user_tables()
