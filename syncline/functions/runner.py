@@ -242,7 +242,11 @@ class FunctionRunner:
             outcome = self._failed(request_id, path, None, FunctionNotFoundError(str(e)))
             self._record(outcome, started)
             return outcome
-        fn = self.lookup(path)
+        if path.startswith(SYSTEM_PREFIX):  # self.lookup(path), inline: the hot path
+            fn = self.system_functions.get(path)
+        else:
+            app = self.app
+            fn = app.functions.get(path) if app is not None else None
         try:
             if fn is not None and not admin and fn.visibility == "system":
                 raise UnauthorizedSystemCallError(
