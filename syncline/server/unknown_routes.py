@@ -5,7 +5,8 @@ The `npx convex` CLI retries a 404 for about 30 seconds (and `logs` forever) and
 under `/api/` that syncline does not serve is a 400 `UnknownRoute` naming it, which the
 CLI prints and exits on at once; a wrong method stays a 405, as JSON with `Allow`. The
 routes `npx convex dev` / `deploy` push TypeScript through get an error that says to use
-`syncline dev` / `syncline deploy` instead, as a 403: the status the CLI treats as fatal and
+`syncline dev` / `syncline serve` instead (the issue named `syncline deploy`, which does not
+exist: a syncline deployment runs the code of its app folder), as a 403: the status the CLI treats as fatal and
 prints the message of alone (a 400 would make `dev` wait for a file change and try again).
 Paths outside `/api/` stay a JSON 404.
 """
@@ -24,7 +25,8 @@ PUSH_ROUTES = ("/api/deploy2/", "/api/get_config_hashes", "/api/push_config",
 PUSH_MESSAGE = (
     "syncline runs Python functions from convex/*.py: `npx convex dev` and `npx convex "
     "deploy` push TypeScript, which it cannot run. Use `syncline dev` (watch and push "
-    "while you develop) or `syncline deploy` (push to a running deployment) instead.")
+    "while you develop) or `syncline serve` (run the app folder's code in production) "
+    "instead.")
 
 
 def is_push_route(path: str) -> bool:

@@ -164,7 +164,7 @@ def test_function_spec(server, project):
 def test_dev_and_deploy_say_to_use_syncline(server, project, command):
     result = npx(server, project, *command)  # fails fast: no 30 s of retries, no hang
     assert "npx convex dev` and `npx convex deploy` push TypeScript" in result.stderr
-    assert "syncline dev" in result.stderr and "syncline deploy" in result.stderr
+    assert "syncline dev" in result.stderr and "syncline serve" in result.stderr
     if command[0] == "deploy":
         assert result.returncode == 1
 
