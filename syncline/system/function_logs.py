@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 
 from syncline.errors import InvalidSettingError
 from syncline.functions import ExecutionRecord
+from syncline.storage.disk_full import is_disk_full
 from syncline.system.function_log_file import FILE_NAME, FunctionLogFile, rows_of
 
 __all__ = ["FunctionLogPolicy", "FunctionLogs", "LogEntry"]
@@ -142,6 +143,7 @@ class FunctionLogs:
         self.write_batches = 0  # transactions that wrote entries (tests count them)
         self.rows_written = 0
         self.rows_dropped = 0  # entries a failed write lost
+        self._disk_was_full = False  # the last write found the disk full (said once)
         self._seq = 0
         self._floor_ms = 0.0  # the next entry's log time is above this
         self._file: FunctionLogFile | None = None
@@ -324,14 +326,34 @@ class FunctionLogs:
         if batch:
             try:
                 self._file.append(rows_of(batch))
-            except Exception:  # noqa: BLE001 - logs are best effort; the server goes on
+            except Exception as e:  # noqa: BLE001 - logs are best effort; the server goes on
+                if is_disk_full(e, self._file.path):
+                    self._wait_for_room(batch)
+                    return
                 self.rows_dropped += len(batch)
                 _log.exception("Writing %d function log entries to %s failed", len(batch),
                                self._file.path)
                 return
+            if self._disk_was_full:
+                self._disk_was_full = False
+                _log.warning("Function log entries are written to %s again", self._file.path)
             self.write_batches += 1
             self.rows_written += len(batch)
         self._prune_file()
+
+    def _wait_for_room(self, batch: list[_Row]) -> None:
+        """The disk is full: keep the batch (in order, ahead of newer entries) for the next
+        write, dropping the oldest past the count bound, and say so once, without a
+        traceback: a full disk is an operating condition, not a bug."""
+        self._pending.extendleft(reversed(batch))
+        while len(self._pending) > self.policy.max_entries:
+            self._pending.popleft()
+            self.rows_dropped += 1
+        if not self._disk_was_full:
+            self._disk_was_full = True
+            _log.warning("The disk is full: function log entries wait in memory (at most %d) "
+                         "until %s can be written again", self.policy.max_entries,
+                         self._file.path if self._file is not None else "the log file")
 
     def _prune_file(self) -> None:
         assert self._file is not None
@@ -339,8 +361,9 @@ class FunctionLogs:
         try:
             while self._file.prune(keep_from, self._oldest_kept(), PRUNE_BATCH) == PRUNE_BATCH:
                 pass
-        except Exception:  # noqa: BLE001 - retried after the next write
-            _log.exception("Pruning the function log in %s failed", self._file.path)
+        except Exception as e:  # noqa: BLE001 - retried after the next write
+            if not is_disk_full(e, self._file.path):
+                _log.exception("Pruning the function log in %s failed", self._file.path)
 
     def flush(self) -> None:
         """Have the writer write what waits now (tests, shutdown)."""
