@@ -194,8 +194,11 @@ class ExportApi:
         rows = rows[:PAGE_SIZE]
         if rows:
             after_table, after_id = rows[-1].table_number, rows[-1].internal_id
+        # System tables (scheduled jobs, env vars, history, ...) are not exported: their
+        # revisions are skipped here, after the page and its end were decided on all rows.
         return json_response({
-            "values": [self._value(row) for row in rows],
+            "values": [self._value(row) for row in rows
+                       if row.table_number >= FIRST_USER_TABLE_NUMBER],
             "hasMore": has_more,
             "snapshot": snapshot,
             "cursor": encode_cursor(snapshot, after_table, after_id),
@@ -226,8 +229,11 @@ class ExportApi:
                     persistence.revisions_after, rows[-1].ts, upto, 1, only))
         # Nothing else lies in (last returned ts, upto] unless has_more.
         end = rows[-1].ts if has_more else upto
+        # System tables (scheduled jobs, env vars, history, ...) are not exported: their
+        # revisions are skipped here, after the page and its end were decided on all rows.
         return json_response({
-            "values": [self._value(row) for row in rows],
+            "values": [self._value(row) for row in rows
+                       if row.table_number >= FIRST_USER_TABLE_NUMBER],
             "hasMore": has_more,
             "cursor": end,
         })

@@ -247,3 +247,17 @@ def test_a_cursor_belongs_to_its_snapshot(server: Server) -> None:
     # An old snapshot is still readable: every revision is kept.
     old = ok(get(server, "list_snapshot", snapshot=1))
     assert old["snapshot"] == 1
+
+
+def test_deltas_leave_system_tables_out(server: Server) -> None:
+    """Env changes, scheduled jobs and history are system-table writes: not exported."""
+    _, snapshot = list_full_snapshot(server)
+    headers = {"Authorization": f"Convex {server.admin_key}"}
+    response = httpx.post(f"{server.url}/api/syncline/env", headers=headers, timeout=30,
+                          json={"name": "DELTA_SECRET", "value": "not-for-connectors"})
+    assert response.status_code == 200, response.text
+    server.run("mutation", "data:seed", {"count": 1, "prefix": "after-env-"})
+    deltas, _ = delta_sync(server, snapshot)
+    assert deltas, "the seeded document is a delta"
+    assert {value["_table"] for value in deltas} <= {"items", "notes"}
+    assert "not-for-connectors" not in str(deltas)
