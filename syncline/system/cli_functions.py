@@ -16,19 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 from syncline.functions.environment import ENVIRONMENT_VARIABLES, MAX_VARIABLES
-from syncline.schema import v
+from syncline.schema import pagination_opts_validator, v
 from syncline.system.function_spec import function_spec
 from syncline.system.registry import system_query
 from syncline.system.tables import is_readable_table
 
-PAGINATION = v.object({
-    "cursor": v.union(v.string(), v.null()),
-    "numItems": v.float64(),
-    "id": v.optional(v.float64()),
-    "maximumRowsRead": v.optional(v.float64()),
-    "maximumBytesRead": v.optional(v.float64()),
-    "endCursor": v.optional(v.union(v.string(), v.null())),
-})
+PAGINATION = pagination_opts_validator  # `paginationOpts`, as app queries take it
 
 
 @system_query("_system/cli/tables", args={"paginationOpts": v.optional(PAGINATION)})

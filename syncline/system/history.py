@@ -44,7 +44,7 @@ from syncline.database import Database, Transaction
 from syncline.functions import LoadedApp
 from syncline.functions.errors import ArgumentValidationError
 from syncline.scheduler import Crons
-from syncline.schema import v
+from syncline.schema import pagination_opts_validator, v
 from syncline.system.registry import system_query
 
 TABLE = "_deployment_events"
@@ -373,14 +373,7 @@ class ActorMiddleware:
 
 # ----------------------------------------------------------------------------- system query
 
-PAGINATION = v.object({
-    "cursor": v.union(v.string(), v.null()),
-    "numItems": v.float64(),
-    "id": v.optional(v.float64()),
-    "maximumRowsRead": v.optional(v.float64()),
-    "maximumBytesRead": v.optional(v.float64()),
-    "endCursor": v.optional(v.union(v.string(), v.null())),
-})
+PAGINATION = pagination_opts_validator  # `paginationOpts`, as app queries take it
 
 
 @system_query("_system/history:list", args={"paginationOpts": v.optional(PAGINATION)})
