@@ -326,15 +326,19 @@ class CliJobs:
 
     # -- the import ------------------------------------------------------------------------
 
-    async def perform(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _job_named(self, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The import job `body["importId"]` names (after start-up's recovery), or a 404."""
         await self.ready()
         import_id = body.get("importId")
         job = None
         if isinstance(import_id, str):
             job = await self.db.read(lambda tx: get_import(tx, import_id))
-        if job is None:
+        if job is None or not isinstance(import_id, str):
             raise _json_error("ImportNotFound", f"There is no import {import_id!r}", 404)
-        assert isinstance(import_id, str)
+        return import_id, job
+
+    async def perform(self, body: dict[str, Any]) -> dict[str, Any]:
+        import_id, job = await self._job_named(body)
         state = await move_import(self.db, import_id, ("waiting_for_confirmation",), {
             "state": "in_progress", "progress_message": "Importing",
             "checkpoint_messages": []})
@@ -421,14 +425,7 @@ class CliJobs:
         return list(self.db.table_names()) if job["mode"] == "replaceAll" else []
 
     async def cancel(self, body: dict[str, Any]) -> dict[str, Any]:
-        await self.ready()
-        import_id = body.get("importId")
-        job = None
-        if isinstance(import_id, str):
-            job = await self.db.read(lambda tx: get_import(tx, import_id))
-        if job is None:
-            raise _json_error("ImportNotFound", f"There is no import {import_id!r}", 404)
-        assert isinstance(import_id, str)
+        import_id, job = await self._job_named(body)
         state = job["state"]["state"]
         progress = self.running.get(import_id)
         if progress is not None:
