@@ -240,3 +240,17 @@ async def test_sessions_survive_a_restart_and_rotation_revokes_key_and_sessions(
         assert as_admin(server, session).status_code == 401
     finally:
         server.stop()
+
+
+def test_rotation_revokes_upload_urls_as_a_restart_would(tmp_path):
+    server = start_server(copy_app("files", tmp_path))
+    try:
+        before = server.run("mutation", "files:generate_upload_url", admin=True)["value"]
+        rotated = httpx.post(f"{server.url}/dashboard/api/rotate-admin-key", timeout=30,
+                             headers={"Authorization": f"Convex {server.admin_key}"})
+        assert rotated.status_code == 200, rotated.text
+        assert httpx.post(before, content=b"x", timeout=30).status_code == 401
+        after = server.run("mutation", "files:generate_upload_url")["value"]
+        assert httpx.post(after, content=b"x", timeout=30).status_code == 200
+    finally:
+        server.stop()
