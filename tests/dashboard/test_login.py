@@ -5,6 +5,7 @@ printed one-time link on `syncline dev`, logging out, and a session that stops w
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -138,3 +139,52 @@ def test_a_rotated_admin_key_sends_open_dashboards_back_to_the_login(browser, tm
         if page is not None:
             page.context.close()
         server.stop()
+
+
+ROTATE_AND_KEEP = """async (key) => {
+    const response = await fetch("/dashboard/api/rotate-admin-key", {method: "POST",
+        headers: {Authorization: `Convex ${window.localStorage.getItem(key)}`}});
+    const body = await response.json();
+    window.localStorage.setItem(key, body.session);  // what replaceSession stores
+    return body.adminKey;
+}"""
+
+
+def test_the_tab_that_rotates_the_key_and_its_other_tabs_stay_logged_in(browser, tmp_path):
+    """The server closes every admin connection on a rotation; the tab that rotated (and,
+    through localStorage, its other tabs) carries on with the new session once the
+    client reconnects, authenticated again: its queries answer as an admin."""
+    server = start_server(copy_dash_app(tmp_path), "serve")
+    page = None
+    try:
+        page = open_dashboard(browser, server, logged_in=False)
+        log_in(page, server.admin_key)
+        expect(page.get_by_test_id("deployment-name")).to_be_visible()
+        other = page.context.new_page()
+        other.goto(f"{server.url}/dashboard/")
+        expect(other.get_by_test_id("deployment-name")).to_be_visible()
+        answers: dict[object, list[str]] = {page: [], other: []}
+        for tab in (page, other):  # each new connection's admin-only query results
+            tab.on("websocket", lambda socket, tab=tab: socket.on(
+                "framereceived", lambda payload, tab=tab: answers[tab].append(str(payload))))
+        new_key = page.evaluate(ROTATE_AND_KEEP, SESSION_KEY)
+        deadline = time.monotonic() + 20
+        while not all(any('"instanceName":"syncline-local"' in a for a in answers[tab])
+                      for tab in answers):
+            assert time.monotonic() < deadline, answers
+            page.wait_for_timeout(50)  # lets Playwright deliver the sockets' frames
+        for tab in (page, other):
+            expect(tab.get_by_test_id("deployment-name")).to_have_text(
+                "syncline-local · production")
+            assert tab.get_by_test_id("login-form").count() == 0
+        assert as_admin_ok(server, stored_session(page))
+        assert not as_admin_ok(server, server.admin_key) and as_admin_ok(server, new_key)
+    finally:
+        if page is not None:
+            page.context.close()
+        server.stop()
+
+
+def as_admin_ok(server: Server, credential: str) -> bool:
+    return httpx.get(f"{server.url}/dashboard/api/session", timeout=30,
+                     headers={"Authorization": f"Convex {credential}"}).status_code == 200
