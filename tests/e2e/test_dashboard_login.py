@@ -112,6 +112,8 @@ def test_the_admin_key_logs_in_and_a_wrong_one_is_refused(server):
     assert login(server, {"adminKey": ""}).json()["message"] == "Enter the deployment's admin key."
     right = login(server, {"adminKey": f" {server.admin_key}\n"})  # pasted with a newline
     assert right.status_code == 200, right.text
+    # A session is an admin credential, but not exchanged for a newer session.
+    assert login(server, {"adminKey": right.json()["session"]}).status_code == 401
     for body in ({}, {"token": 1}, {"token": "a", "adminKey": "b"}):
         refused = login(server, body)
         assert refused.status_code == 400 and refused.json()["code"] == "BadLoginRequest"
