@@ -3,7 +3,7 @@ import "./styles.css";
 import { html, render, useEffect, useState } from "./lib/html.js";
 import { connect, useQuery } from "./lib/client.js";
 import { href, useRoute } from "./lib/router.js";
-import { forgetSession, logOut, sessionFromLink, storedSession } from "./lib/session.js";
+import { logOut, useSession } from "./lib/session.js";
 import { Empty, Page } from "./lib/ui.js";
 import { Login } from "./login.js";
 import { PAGES } from "./pages/index.js";
@@ -58,39 +58,10 @@ function App() {
   </div>`;
 }
 
-/** Whether the session still opens this deployment (a rotated admin key revokes it). */
-async function sessionWorks(session) {
-  const response = await fetch("/api/query", {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Convex ${session}` },
-    body: JSON.stringify({ path: "_system/frontend/deploymentState", args: {}, format: "json" }),
-  });
-  return response.ok;
-}
-
 function Root() {
-  const [session, setSession] = useState(undefined);
-  const [message, setMessage] = useState(null);
-  useEffect(() => {
-    (async () => {
-      try {
-        const fromLink = await sessionFromLink();
-        if (fromLink) return setSession(fromLink);
-      } catch (e) {
-        setMessage(`The login link did not work: ${e.message}`);
-        return setSession(null);
-      }
-      const stored = storedSession();
-      if (stored && !(await sessionWorks(stored))) {
-        forgetSession();
-        setMessage("Your session has ended (the admin key may have been rotated). Log in again.");
-        return setSession(null);
-      }
-      return setSession(stored);
-    })();
-  }, []);
+  const { session, notice, loggedIn } = useSession(); // lib/session.js
   if (session === undefined) return html`<div class="boot">Loading the dashboard…</div>`;
-  if (session === null) return html`<${Login} message=${message} onSession=${setSession} />`;
+  if (session === null) return html`<${Login} notice=${notice} onSession=${loggedIn} />`;
   connect(session);
   return html`<${App} />`;
 }

@@ -21,7 +21,7 @@ import orjson
 
 from syncline.auth.admin_keys import AdminKeys
 from syncline.auth.verifier import TokenVerifier
-from syncline.errors import AuthenticationError, InvalidAdminKeyError
+from syncline.errors import AuthenticationError
 from syncline.functions import ANONYMOUS, Credentials, UserIdentity
 
 
@@ -64,9 +64,10 @@ class Authenticator:
                            expires_at=verified.expires_at + verifier.leeway_s)
 
     def admin(self, key: str, acting_as: UserIdentity | None = None) -> Credentials:
-        if not self.admin_keys.is_admin_key(key):
-            raise InvalidAdminKeyError("The admin key is not valid for this deployment")
-        return Credentials(acting_as, admin=True)
+        """The admin key, or a dashboard session: a sync connection authenticated with a
+        session is told and closed when the session expires (like a user token)."""
+        expires_at = self.admin_keys.expiry(key)  # raises InvalidAdminKeyError
+        return Credentials(acting_as, admin=True, expires_at=expires_at)
 
 
 def _acting_as(encoded: str) -> UserIdentity:

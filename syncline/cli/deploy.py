@@ -81,24 +81,33 @@ async def run_deployment(
     tune_garbage_collector()
     record = directory / ".syncline" / DEPLOYMENT_FILE
     wrote_record = False
+    recorded: dict[str, str] = {}
 
-    def started(api_port: int, site_port: int) -> None:
+    def write_record() -> None:
+        """What `syncline run` and friends read: the URLs and the current admin key."""
         nonlocal wrote_record
-        urls = public_urls(host, api_port, site_port, **origins)
-        deployment.set_urls(urls.cloud, urls.site)  # CONVEX_CLOUD_URL, CONVEX_SITE_URL
-        url, site_url = urls.local_cloud, urls.local_site  # for `syncline run` here
         try:
             record.parent.mkdir(parents=True, exist_ok=True)
-            record.write_text(json.dumps({
-                "url": url, "site_url": site_url,
-                "admin_key": deployment.admin_keys.admin_key(), "pid": os.getpid(),
+            _write_private(record, json.dumps({
+                **recorded, "admin_key": deployment.admin_keys.admin_key(), "pid": os.getpid(),
             }))
             wrote_record = True
         except OSError as e:  # the server runs on; `syncline run` needs --url then
             record.unlink(missing_ok=True)
+            wrote_record = False
             console.err.print(f"[yellow]Could not record this deployment in {record} "
                               f"({e.strerror or e}): pass --url and --admin-key to "
                               "`syncline run`[/]", highlight=False)
+
+    # A rotated admin key (the dashboard's settings) is recorded at once: the CLI keeps working.
+    deployment.on_admin_key_rotated.append(lambda _key: write_record() if recorded else None)
+
+    def started(api_port: int, site_port: int) -> None:
+        urls = public_urls(host, api_port, site_port, **origins)
+        deployment.set_urls(urls.cloud, urls.site)  # CONVEX_CLOUD_URL, CONVEX_SITE_URL
+        url, site_url = urls.local_cloud, urls.local_site  # for `syncline run` here
+        recorded.update(url=url, site_url=site_url)
+        write_record()
         mode = "dev" if dev else "production"
         console.out.print(f"[bold green]syncline {mode} deployment[/] of {directory}")
         console.out.print(f"  API and sync:  [bold]{url}[/]", highlight=False)
@@ -110,6 +119,8 @@ async def run_deployment(
         if warning is not None:
             console.err.print(f"[yellow]{warning}[/]", highlight=False)
         console.out.print(f"  Admin key:     {deployment.admin_keys.admin_key()}")
+        console.out.print(f"  Dashboard:     [bold]{dashboard_link(deployment, url, dev)}[/]",
+                          highlight=False, soft_wrap=True)
         if dev:
             console.out.print("  Watching convex/ for changes. Ctrl+C to stop.")
 
@@ -130,6 +141,26 @@ async def run_deployment(
         if wrote_record:
             record.unlink(missing_ok=True)
     return 0
+
+
+def dashboard_link(deployment: Deployment, url: str, dev: bool) -> str:
+    """`<url>/dashboard/`; on dev with a one-time login token (valid for 10 minutes), so
+    the first click logs the browser in. `syncline dashboard` makes a new link."""
+    link = f"{url}/dashboard/"
+    if not dev:
+        return link
+    token, _expires = deployment.login_tokens.issue()
+    return f"{link}?token={token}"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` readable by this user only (it holds the admin key),
+    replacing it at once: a reader sees the old record or the new one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
 
 
 def tune_garbage_collector() -> None:

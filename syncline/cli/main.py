@@ -9,6 +9,7 @@ import click
 
 from syncline import __version__
 from syncline.cli import client, console, scaffold
+from syncline.cli.dashboard import dashboard
 from syncline.cli.data import data
 from syncline.cli.data_io import export_command, import_command
 from syncline.cli.deploy import run_deployment
@@ -183,6 +184,7 @@ main.add_command(logs)
 main.add_command(metrics)
 main.add_command(functions_command)
 main.add_command(function_spec_command)
+main.add_command(dashboard)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from syncline.auth import AdminKeys, AuthConfigError, TokenVerifier, providers_of
 from syncline.auth.authenticator import Authenticator
-from syncline.auth.signed_urls import UrlSigner, read_instance_secret
+from syncline.auth.dashboard_sessions import LoginTokens
+from syncline.auth.signed_urls import UrlSigner
 from syncline.data.table_import import set_import_hook
 from syncline.database import Database
 from syncline.errors import DiskFullError, SchemaError, SynclineError
@@ -75,6 +76,9 @@ class Deployment:
         log_policy = FunctionLogPolicy.from_env()
         self.db = Database(self.data_dir / "db.sqlite3", durability=durability)
         self.admin_keys = AdminKeys.for_data_dir(self.data_dir, instance_name)
+        self.login_tokens = LoginTokens()  # the dashboard's one-time login links
+        # Called with the new admin key after a rotation (the CLI rewrites its record).
+        self.on_admin_key_rotated: list[Callable[[str], None]] = []
         self.function_logs = FunctionLogs(self.data_dir, log_policy)  # survives restarts
         self.runner = FunctionRunner(self.db, dev=dev, keep_records=0,
                                      on_record=self.function_logs.recorder(
@@ -90,7 +94,7 @@ class Deployment:
         self.url: str | None = None  # the API URL, once the server listens (set_urls)
         self.files = FileStorage(
             self.db, LocalBlobStore(self.data_dir / "files"),
-            UrlSigner(read_instance_secret(self.data_dir), "storage upload"),
+            UrlSigner(self.admin_keys.secret, "storage upload"),
             base_url=lambda: self.url, max_upload_size=max_upload_size)
         self.runner.files = self.files
         set_import_hook(self.db, history.record_import)  # imports record themselves
@@ -175,6 +179,31 @@ class Deployment:
             return PushReport(
                 len(app.functions), None if app.schema is None else len(app.schema.tables)
             )
+
+    # -- admin key rotation (auth/admin_keys.py) -------------------------------------------
+
+    async def rotate_admin_key(self) -> str:
+        """A new instance secret: the old admin key, every dashboard session, every login
+        link and every outstanding upload URL stop working, and sync connections
+        authenticated as an admin are closed. The new admin key. Recorded in the
+        history (without the key)."""
+        # Raises, changing nothing, if the new secret cannot be written (disk full).
+        key = await asyncio.get_running_loop().run_in_executor(None, self.admin_keys.rotate)
+        self.files.signer = UrlSigner(self.admin_keys.secret, "storage upload")
+        self.login_tokens.clear()
+        self.sync.revoke_admin_sessions(
+            "The admin key was rotated: authenticate again with the new admin key")
+        for listener in self.on_admin_key_rotated:
+            try:
+                listener(key)
+            except Exception:  # noqa: BLE001 - the rotation stands; the listener says why
+                _log.exception("A listener of the admin key rotation failed")
+        try:
+            await self.db.run_transaction(
+                lambda tx: history.record(tx, history.ROTATE_ADMIN_KEY, {}))
+        except Exception:  # noqa: BLE001 - the key is rotated; losing the event loses no data
+            _log.exception("Recording the admin key rotation in the history failed")
+        return key
 
     # -- environment variables (functions/environment.py) ----------------------------------
 

@@ -377,6 +377,16 @@ class SyncEngine:
         delay = max(0.0, expires_at - time.time())
         session.expiry = asyncio.get_running_loop().call_later(delay, expire)
 
+    def revoke_admin_sessions(self, reason: str) -> int:
+        """Tell every session authenticated as an admin that its credential stopped
+        working (the admin key was rotated) and close it: it must not keep admin access
+        it could not get again. The number closed."""
+        revoked = [s for s in self.sessions if s.admin and not s.closed]
+        for session in revoked:
+            session.send(protocol.auth_error(reason, session.identity_version, False))
+            session.close(f"AuthError: {reason}")
+        return len(revoked)
+
     async def mutation(self, session: Session, message: MutationRequest,
                        caller: Credentials | None = None) -> None:
         """Run (or recall) one mutation; the caller runs a session's mutations in order.

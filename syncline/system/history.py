@@ -5,7 +5,8 @@ Every configuration change is one event in the `_deployment_events` system table
 Convex's audit-log names where Convex has one (`push_config`,
 `create_environment_variable`, `update_environment_variable`,
 `delete_environment_variable`, `snapshot_import`, `clear_tables`) and say what they are
-otherwise (`delete_tables`, `edit_documents`, `cancel_scheduled_functions`).
+otherwise (`delete_tables`, `edit_documents`, `cancel_scheduled_functions`,
+`rotate_admin_key`).
 
 Why the same transaction: `record(tx, ...)` inserts the event in the transaction that
 makes the change, so a crash never keeps an event for a change that was not committed
@@ -57,6 +58,7 @@ CLEAR_TABLES = "clear_tables"
 DELETE_TABLES = "delete_tables"
 EDIT_DOCUMENTS = "edit_documents"
 CANCEL_SCHEDULED = "cancel_scheduled_functions"
+ROTATE_ADMIN_KEY = "rotate_admin_key"  # never with the key
 ENV_ACTIONS = {"created": CREATE_ENV, "updated": UPDATE_ENV, "deleted": DELETE_ENV}
 
 DEFAULT_MAX_EVENTS = 10_000

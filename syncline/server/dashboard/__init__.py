@@ -14,8 +14,9 @@ from typing import Any
 from starlette.routing import Route
 
 from syncline.server.dashboard.assets import asset_routes
+from syncline.server.dashboard.login import login_routes
 
 
 def dashboard_routes(deployment: Any) -> list[Route]:
     """Every route of the dashboard (pages and assets; login in login.py)."""
-    return [*asset_routes()]
+    return [*login_routes(deployment), *asset_routes()]
