@@ -13,17 +13,17 @@
   a per-call limit (documents or bytes read or written, execution time).
 
 The figures are in memory, not in the database: each query calls `ctx.watch("metrics")`, so
-a subscription re-runs when they change. The dashboard's own `_system/` functions are left
-out of the insights (they would rank its own queries).
+a subscription re-runs when they change (system/live_feeds.py). The series leave out the
+`_system/` functions (metric_series.py): the dashboard's own queries would count themselves.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from syncline.functions.runner import SYSTEM_PREFIX
 from syncline.schema import v
 from syncline.system import metric_series as series
+from syncline.system.live_feeds import METRICS_FEED
 from syncline.system.metric_series import LIMITS, time_limit_ms
 from syncline.system.metrics import UNKNOWN, _function_row, quantile_ms
 from syncline.system.registry import system_query
@@ -31,13 +31,6 @@ from syncline.system.registry import system_query
 QUANTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
 CURRENT_MINUTES = 5
 TOP = 10
-
-
-def _watch(ctx: Any) -> None:
-    """Re-run a subscription when the metrics change (the feeds of database/feeds.py)."""
-    watch = getattr(ctx, "watch", None)
-    if watch is not None:
-        watch("metrics")
 
 
 def _quantiles(histogram: Any, prefix: str = "") -> dict[str, float | None]:
@@ -134,7 +127,7 @@ def _summaries(metrics: Any, now_ms: float | None) -> list[dict[str, Any]]:
     """Per function (not the dashboard's own), the hour's sums and maxima."""
     rows = []
     for path, kind, slots in metrics.function_hours(now_ms):
-        if path.startswith(SYSTEM_PREFIX) or path == UNKNOWN:
+        if path == UNKNOWN:
             continue
         present = [s for s in slots if s is not None]
         row: dict[str, Any] = {"path": path, "kind": kind}
@@ -182,17 +175,17 @@ def insights(metrics: Any, now_ms: float | None = None, top: int = TOP) -> dict[
 
 @system_query("_system/frontend/functionMetrics", args={"path": v.string()})
 async def function_metrics_query(ctx: Any, path: str) -> dict[str, Any]:
-    _watch(ctx)
+    ctx.watch(METRICS_FEED)
     return function_metrics(ctx.deployment.metrics, path)
 
 
 @system_query("_system/frontend/healthMetrics")
 async def health_metrics_query(ctx: Any) -> dict[str, Any]:
-    _watch(ctx)
+    ctx.watch(METRICS_FEED)
     return health_metrics(ctx.deployment.metrics)
 
 
 @system_query("_system/frontend/insights")
 async def insights_query(ctx: Any) -> dict[str, Any]:
-    _watch(ctx)
+    ctx.watch(METRICS_FEED)
     return insights(ctx.deployment.metrics)

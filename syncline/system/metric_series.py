@@ -11,6 +11,10 @@ functions plus `_other` and `_unknown`, all called every minute, that is ~42 MB 
 a few KB for a typical app. The series live in memory only: after a restart they start empty
 (the totals in metrics.json survive).
 
+Calls of `_system/...` functions (the dashboard's and the CLI's own queries) are left out of
+the series: a dashboard watching the health charts would otherwise chart itself. The totals
+(metrics.py, Prometheus) still count them.
+
 Recording is O(1) and runs under the Metrics lock: the caller holds it.
 """
 
@@ -29,6 +33,7 @@ from syncline.database.limits import (
 from syncline.functions.limits import ACTION_TIME_S, QUERY_MUTATION_USER_TIME_S
 
 MINUTES = 60
+SYSTEM_PREFIX = "_system/"  # functions/runner.py's
 _BUCKETS = 112  # metrics.LOG_BUCKETS (not imported: metrics.py imports this module)
 _EMPTY_HISTOGRAM = array("I", bytes(4 * _BUCKETS))
 _USAGE = ("documents_read", "bytes_read", "documents_written", "bytes_written")

@@ -39,7 +39,7 @@ from typing import Any
 import orjson
 
 from syncline.system import metric_series as series
-from syncline.system.metric_series import DeploymentMinute, FunctionMinute
+from syncline.system.metric_series import SYSTEM_PREFIX, DeploymentMinute, FunctionMinute
 
 LOG_BUCKETS = 112  # bucket i > 0 holds durations in [BASE * 2**((i-1)/4), BASE * 2**(i/4))
 _BASE_MS = 0.01
@@ -188,8 +188,9 @@ class Metrics:
                 stats.bytes_read += usage.bytes_read
                 stats.documents_written += usage.documents_written
                 stats.bytes_written += usage.bytes_written
-            series.record_function(stats.minutes, minute, ok, bucket, duration_ms, usage)
-            series.record_deployment(self.deployment_minutes, minute, kind, ok, bucket)
+            if not path.startswith(SYSTEM_PREFIX):
+                series.record_function(stats.minutes, minute, ok, bucket, duration_ms, usage)
+                series.record_deployment(self.deployment_minutes, minute, kind, ok, bucket)
 
     def cache_hit(self, path: str, *, executed: bool) -> None:
         """A query answered from a cached result. `executed=False`: no execution record
