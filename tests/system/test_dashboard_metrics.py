@@ -83,6 +83,7 @@ def test_health_series_rates_conflicts_lag_and_gauges() -> None:
     now = now_ms()
     for ok in (True, True, True, False):
         m.record("f:m", "mutation", ok, 5.0, now, Usage(1, 10, 1, 10))
+    m.record("_system/frontend/healthMetrics", "query", True, 1.0, now, Usage(1))  # not charted
     m.occ_conflict("f:m", retried=True)
     m.occ_conflict("f:m", retried=False)
     m.job_started(250.0)
@@ -95,6 +96,7 @@ def test_health_series_rates_conflicts_lag_and_gauges() -> None:
     assert (last["syncSessions"], last["syncSubscriptions"]) == (3, 7)
     assert 220 < last["schedulerLagP50"] < 280 and 4.5 < last["latencyP99"] < 5.5
     assert got["minutes"][-2]["syncSessions"] is None  # not sampled then
+    assert m.snapshot()["functions"][-1]["path"] == "_system/frontend/healthMetrics"  # counted
     current = got["current"]
     assert current["failureRate"] == 0.25 and current["occConflicts"] == 2
     assert current["syncSubscriptions"] == 7 and current["cacheHitRate"] is None
