@@ -3,21 +3,20 @@
 // and its charts over the last hour.
 import { html, useState, useMemo } from "../lib/html.js";
 import { useQuery } from "../lib/client.js";
+import { href } from "../lib/router.js";
 import { Empty, ErrorBox, Loading, Page } from "../lib/ui.js";
 import { Runner } from "./functions/runner.js";
 import { FunctionCharts } from "./functions/charts.js";
 import { KIND, describe, isPaginated, moduleOf, specPath } from "./functions/validators.js";
 import "./functions/functions.css";
 
-/** `#/functions/<path>` for a function path (`dir/messages:list`). */
+/** `#/functions/<path>` for a function path (`dir/messages:list`, one encoded segment). */
 export function functionHref(path) {
-  return `#/functions/${encodeURIComponent(path)}`;
+  return href("functions", path);
 }
 
 function selectedPath(route) {
-  const joined = (route.params || []).join("/");
-  if (!joined) return null;
-  try { return decodeURIComponent(joined); } catch { return joined; }
+  return (route.params || []).join("/") || null;  // the router decoded the segment(s)
 }
 
 /** The spec as `{functions: [{path, kind, visibility, args, returns}], routes: [...]}`. */

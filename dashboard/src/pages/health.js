@@ -4,14 +4,14 @@
 // metrics feed.
 import { html } from "../lib/html.js";
 import { useQuery } from "../lib/client.js";
-import { Chart, ErrorBox, Loading, Page, formatBytes, formatTime } from "../lib/ui.js";
-import { points, Stat } from "./functions/charts.js";
+import { Chart, ErrorBox, Loading, Page, formatBytes } from "../lib/ui.js";
+import { formatDuration, points, Stat } from "./functions/charts.js";
 import { functionHref, KindBadge } from "./functions.js";
 import "./functions/functions.css";
 import "./health/health.css";
 
 const percent = (rate) => (rate === null || rate === undefined ? "–" : `${(100 * rate).toFixed(1)}%`);
-const ms = (value) => (value === null || value === undefined ? "–" : formatTime(value));
+const ms = (value) => (value === null || value === undefined ? "–" : formatDuration(value));
 
 export default function HealthPage() {
   const health = useQuery("_system/frontend/healthMetrics", {});
@@ -52,17 +52,17 @@ function Charts({ minutes }) {
     <div class="fn-chart"><h4>Cache hit rate</h4>
       <${Chart} unit="%" series=${[{ label: "query cache hits", points: points(minutes, "cacheHitRate", 100) }]} /></div>
     <div class="fn-chart"><h4>Latency</h4>
-      <${Chart} unit="ms" series=${[
+      <${Chart} unit=" ms" series=${[
         { label: "p50", points: points(minutes, "latencyP50") },
         { label: "p95", points: points(minutes, "latencyP95") },
         { label: "p99", points: points(minutes, "latencyP99") }]} /></div>
     <div class="fn-chart"><h4>Scheduler lag</h4>
-      <${Chart} unit="ms" series=${[
+      <${Chart} unit=" ms" series=${[
         { label: "p50", points: points(minutes, "schedulerLagP50") },
         { label: "p95", points: points(minutes, "schedulerLagP95") },
         { label: "p99", points: points(minutes, "schedulerLagP99") }]} /></div>
     <div class="fn-chart"><h4>Write conflicts and retries</h4>
-      <${Chart} unit="/min" series=${[
+      <${Chart} unit="" series=${[
         { label: "conflicts", points: points(minutes, "occConflicts") },
         { label: "retries", points: points(minutes, "occRetries") }]} /></div>
     <div class="fn-chart"><h4>Sessions and subscriptions</h4>
@@ -70,7 +70,7 @@ function Charts({ minutes }) {
         { label: "sessions", points: points(minutes, "syncSessions") },
         { label: "subscriptions", points: points(minutes, "syncSubscriptions") }]} /></div>
     <div class="fn-chart"><h4>Calls</h4>
-      <${Chart} unit="/min" series=${[
+      <${Chart} unit="" series=${[
         { label: "calls", points: points(minutes, "invocations") },
         { label: "failures", points: points(minutes, "failures") }]} /></div>
   </div>`;
@@ -83,7 +83,7 @@ const LIMIT_NAMES = {
 
 function amount(limit, value) {
   if (limit.startsWith("bytes")) return formatBytes(value);
-  if (limit === "executionTimeMs") return formatTime(value);
+  if (limit === "executionTimeMs") return formatDuration(value);
   return Math.round(value).toLocaleString();
 }
 

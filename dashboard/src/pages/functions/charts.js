@@ -4,6 +4,15 @@ import { html } from "../../lib/html.js";
 import { useQuery } from "../../lib/client.js";
 import { Chart, ErrorBox, Loading } from "../../lib/ui.js";
 
+/** A duration for people: 0.42 ms, 12 ms, 1.3 s, 2.5 min. */
+export function formatDuration(ms) {
+  if (ms === null || ms === undefined) return "–";
+  if (ms < 1) return `${ms.toFixed(2)} ms`;
+  if (ms < 1000) return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${(ms / 60_000).toFixed(1)} min`;
+}
+
 /** Points of one field of the per-minute series: `[[unixSeconds, value]]` (null: a gap). */
 export function points(minutes, key, scale = 1) {
   return minutes.map((m) => [m.time, m[key] === null || m[key] === undefined ? null : m[key] * scale]);
@@ -27,11 +36,11 @@ export function FunctionCharts({ path, kind }) {
     </div>
     <div class="fn-chart-grid">
       <div class="fn-chart"><h4>Invocations and errors</h4>
-        <${Chart} unit="calls/min" series=${[
+        <${Chart} unit="" series=${[
           { label: "invocations", points: points(minutes, "invocations") },
           { label: "errors", points: points(minutes, "errors") }]} /></div>
       <div class="fn-chart"><h4>Execution time</h4>
-        <${Chart} unit="ms" series=${[
+        <${Chart} unit=" ms" series=${[
           { label: "p50", points: points(minutes, "p50") },
           { label: "p95", points: points(minutes, "p95") },
           { label: "p99", points: points(minutes, "p99") }]} /></div>

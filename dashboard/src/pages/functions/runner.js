@@ -2,10 +2,10 @@
 // A query's result stays live (a subscription, re-rendered when its data changes); mutations
 // and actions run once per click.
 import { html, useState, useEffect, useMemo } from "../../lib/html.js";
-import { useQuery, mutation, action, clientActingAs } from "../../lib/client.js";
+import { action, clientActingAs, convexClient, mutation } from "../../lib/client.js";
 import { Button, ErrorBox, Field, JsonEditor } from "../../lib/ui.js";
 import { ArgsForm } from "./form.js";
-import { defaultValue, fromJsonText, isPaginated, toJsonText } from "./validators.js";
+import { defaultValue, formatResult, fromJsonText, isPaginated, toJsonText } from "./validators.js";
 
 const DEFAULT_IDENTITY = { subject: "user|1", name: "Ada Lovelace", email: "ada@example.com" };
 const PAGE_SIZE = 10;
@@ -122,11 +122,8 @@ export function Runner({ fn }) {
         ${fn.kind === "query" ? (run ? "Run again" : "Run query") : `Run ${fn.kind}`}<//>
       ${run && fn.kind === "query" && html`<${Button} kind="plain" onClick=${() => setRun(null)}>Stop<//>`}
     </div>
-    ${fn.kind === "query" && run && (run.identity
-      ? html`<${LiveAs} key=${run.n} path=${fn.path} args=${run.args} identity=${run.identity}
-          paginated=${paginated} onNext=${nextPage} onFirst=${firstPage} />`
-      : html`<${Live} key=${run.n} path=${fn.path} args=${run.args} paginated=${paginated}
-          onNext=${nextPage} onFirst=${firstPage} />`)}
+    ${fn.kind === "query" && run && html`<${Live} key=${run.n} path=${fn.path} args=${run.args}
+      identity=${run.identity} paginated=${paginated} onNext=${nextPage} onFirst=${firstPage} />`}
     ${fn.kind !== "query" && oneShot && html`<${Result} state=${oneShot} />`}
   </section>`;
 }
@@ -154,23 +151,18 @@ function parseIdentity(text) {
   return identity;
 }
 
-function Live({ path, args, paginated, onNext, onFirst }) {
-  const state = useQuery(path, args);
-  return html`<${Result} state=${state} live paginated=${paginated} onNext=${onNext}
-    onFirst=${onFirst} args=${args} />`;
-}
-
-/** The same live result through a client acting as `identity`. */
-function LiveAs({ path, args, identity, paginated, onNext, onFirst }) {
+/** A live result: a subscription through the dashboard's client, or through a client
+ * acting as `identity`. (Not `useQuery`: its key is JSON, and int64 arguments are bigints.) */
+function Live({ path, args, identity, paginated, onNext, onFirst }) {
   const [state, setState] = useState({ loading: true });
   useEffect(() => {
-    const client = clientActingAs(identity);
+    const client = identity ? clientActingAs(identity) : convexClient();
     const stop = client.onUpdate(path, args, (value) => setState({ value }),
       (error) => setState({ error }));
-    return () => { stop(); client.close(); };
+    return () => { stop(); if (identity) client.close(); };
   }, [path, args, identity]);
   return html`<${Result} state=${state} live paginated=${paginated} onNext=${onNext}
-    onFirst=${onFirst} args=${args} actingAs=${identity.subject} />`;
+    onFirst=${onFirst} args=${args} actingAs=${identity?.subject} />`;
 }
 
 function Result({ state, live, paginated, onNext, onFirst, args, actingAs }) {
@@ -188,7 +180,7 @@ function Result({ state, live, paginated, onNext, onFirst, args, actingAs }) {
       ${head}
       <${ErrorBox} error=${state.error} />
       ${data !== undefined && html`<div class="fn-error-data"><div class="fn-muted">ConvexError data</div>
-        <pre data-testid="fn-error-data">${toJsonText(data)}</pre></div>`}
+        <pre data-testid="fn-error-data">${formatResult(data)}</pre></div>`}
     </div>`;
   }
   const value = state.value;
@@ -201,6 +193,6 @@ function Result({ state, live, paginated, onNext, onFirst, args, actingAs }) {
       ${!value.isDone && html`<button type="button" class="fn-small" data-testid="next-page"
         onClick=${() => onNext(value.continueCursor)}>Next page →</button>`}
     </div>`}
-    <pre class="fn-result-value" data-testid="fn-result">${value === undefined ? "undefined" : toJsonText(value)}</pre>
+    <pre class="fn-result-value" data-testid="fn-result">${value === undefined ? "undefined" : formatResult(value)}</pre>
   </div>`;
 }

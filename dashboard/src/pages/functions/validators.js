@@ -102,3 +102,15 @@ export function toJsonText(value) {
 export function fromJsonText(text) {
   return jsonToConvex(JSON.parse(text));
 }
+
+/** A result for people: indented JSON, int64 as `42n`, bytes as `<N bytes>`. */
+export function formatResult(value) {
+  if (value === undefined) return "undefined";
+  const marks = [];
+  const text = JSON.stringify(value, (key, x) => {
+    if (typeof x === "bigint") { marks.push(`${x}n`); return `\u0000mark${marks.length - 1}\u0000`; }
+    if (x instanceof ArrayBuffer) { marks.push(`<${x.byteLength} bytes>`); return `\u0000mark${marks.length - 1}\u0000`; }
+    return x;
+  }, 2);
+  return text.replace(/"\\u0000mark(\d+)\\u0000"/g, (_, i) => marks[Number(i)]);
+}
