@@ -130,6 +130,16 @@ def test_mutation_errors_show_their_convex_error_data(browser, dash_dev):
         page.context.close()
 
 
+def test_internal_functions_run_too(browser, dash_dev):
+    page = open_function(browser, dash_dev, "funchealth:secret")
+    try:
+        expect(page.get_by_test_id("fn-visibility")).to_have_text("internal")
+        page.get_by_role("button", name="Run query").click()
+        expect(page.get_by_test_id("fn-result")).to_have_text("42")
+    finally:
+        page.context.close()
+
+
 def test_an_action_with_an_int64_argument(browser, dash_dev):
     page = open_function(browser, dash_dev, "funchealth:double")
     try:

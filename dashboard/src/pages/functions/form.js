@@ -28,13 +28,13 @@ function FieldRow({ name, field, value, onChange }) {
   const { fieldType, optional } = field;
   const present = value !== undefined;
   return html`<div class="fn-field" data-testid=${`arg-${name}`}>
-    <label class="fn-field-label">
+    <div class="fn-field-label">
       <span class="fn-field-name">${name}${optional ? "?" : ""}</span>
       <code class="fn-type">${describe(fieldType)}</code>
       ${optional && html`<label class="fn-include"><input type="checkbox" checked=${present}
         data-testid=${`arg-${name}-include`}
         onChange=${(e) => onChange(e.target.checked ? defaultValue(fieldType) : undefined)} /> set</label>`}
-    </label>
+    </div>
     ${(!optional || present) && html`<${Editor} validator=${fieldType} value=${value}
       onChange=${onChange} testid=${`arg-${name}-input`} />`}
   </div>`;

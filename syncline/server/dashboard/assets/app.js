@@ -38,13 +38,13 @@ var sf=Object.defineProperty;var af=(t,e)=>{for(var n in e)sf(t,n,{get:e[n],enum
     ${i.map(([o,s])=>v`<${_p} key=${o} name=${o} field=${s}
       value=${e?.[o]} onChange=${u=>{let c={...e||{}};u===void 0?delete c[o]:c[o]=u,n(c)}} />`)}
   </div>`:v`<p class="fn-muted" data-testid="no-args">This function takes no arguments.</p>`}function _p({name:t,field:e,value:n,onChange:r}){let{fieldType:i,optional:o}=e,s=n!==void 0;return v`<div class="fn-field" data-testid=${`arg-${t}`}>
-    <label class="fn-field-label">
+    <div class="fn-field-label">
       <span class="fn-field-name">${t}${o?"?":""}</span>
       <code class="fn-type">${Kt(i)}</code>
       ${o&&v`<label class="fn-include"><input type="checkbox" checked=${s}
         data-testid=${`arg-${t}-include`}
         onChange=${u=>r(u.target.checked?Bn(i):void 0)} /> set</label>`}
-    </label>
+    </div>
     ${(!o||s)&&v`<${gc} validator=${i} value=${n}
       onChange=${r} testid=${`arg-${t}-input`} />`}
   </div>`}function gc({validator:t,value:e,onChange:n,testid:r}){let i=Ls(t);switch(i){case"string":case"id":return v`<input class="fn-input" type="text" data-testid=${r} value=${e??""}
