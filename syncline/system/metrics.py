@@ -1,7 +1,7 @@
 """Deployment metrics: per-function counts and latencies, per-deployment rates and gauges.
 
-Every finished execution costs one dict lookup, a few integer additions and one `log2`
-under an uncontended lock (executions finish on the loop thread and on action threads,
+Every finished execution costs one dict lookup, a few integer additions, one `log2` and
+the update of two per-minute slots (metric_series.py) under an uncontended lock (executions finish on the loop thread and on action threads,
 and `+=` is not atomic across threads): O(1), no allocation beyond the float it computes,
 no I/O. Memory is bounded whatever the traffic:
 
@@ -137,6 +137,10 @@ class Metrics:
         self.path = path
         self.public = False  # GET /metrics without the admin key (`--metrics-public`)
         self.live: Callable[[], dict[str, int]] = dict
+        # Called (on the loop thread) when a sample finds the gauges changed, so that views
+        # of them can be refreshed (the deployment signals its `metrics` feed).
+        self.on_gauges_changed: Callable[[], None] | None = None
+        self._last_gauges: dict[str, int] = {}
         self.functions: dict[str, FunctionStats] = {}
         self.scheduler_lag = Histogram()
         self.minute_ids = [0] * MINUTES
@@ -230,11 +234,16 @@ class Metrics:
                 slot.lag[bucket_of(lag_ms)] += 1
 
     def sample_gauges(self, now_ms: float | None = None) -> dict[str, int]:
-        """Read the gauges into this minute's slot of the deployment series; returns them."""
+        """Read the gauges into this minute's slot of the deployment series; returns them.
+        Calls `on_gauges_changed` if they differ from the previous sample."""
         gauges = self.live()
         minute = series.current_minute(now_ms)
         with self._lock:
             series.sample_gauges(self.deployment_minutes, minute, gauges)
+        if gauges != self._last_gauges:
+            self._last_gauges = dict(gauges)
+            if self.on_gauges_changed is not None:
+                self.on_gauges_changed()
         return gauges
 
     # -- reading -----------------------------------------------------------------------------

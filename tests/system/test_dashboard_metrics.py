@@ -130,3 +130,18 @@ def test_insights_rank_functions_per_category() -> None:
     assert near[1]["ratio"] == 0.5
     everything = str(got)
     assert "_system/" not in everything  # the dashboard's own queries are left out
+
+
+def test_a_gauge_sample_reports_a_change_once() -> None:
+    m = Metrics()
+    gauges = {"syncSessions": 1, "syncSubscriptions": 2}
+    m.live = lambda: dict(gauges)
+    changes: list[int] = []
+    m.on_gauges_changed = lambda: changes.append(1)
+    m.sample_gauges()
+    m.sample_gauges()
+    assert len(changes) == 1
+    gauges["syncSubscriptions"] = 3
+    m.sample_gauges()
+    assert len(changes) == 2
+    assert health_metrics(m)["minutes"][-1]["syncSubscriptions"] == 3
