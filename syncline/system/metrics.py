@@ -1,9 +1,10 @@
 """Deployment metrics: per-function counts and latencies, per-deployment rates and gauges.
 
 Every finished execution costs one dict lookup, a few integer additions, one `log2` and
-the update of two per-minute slots (metric_series.py) under an uncontended lock (executions finish on the loop thread and on action threads,
-and `+=` is not atomic across threads): O(1), no allocation beyond the float it computes,
-no I/O. Memory is bounded whatever the traffic:
+the update of two per-minute slots (metric_series.py) under an uncontended lock
+(executions finish on the loop thread and on action threads, and `+=` is not atomic
+across threads): O(1), no allocation beyond the float it computes (and a slot's reset
+once a minute), no I/O. Memory is bounded whatever the traffic:
 
 - per function a fixed array of LOG_BUCKETS counts (a log-scale histogram with four buckets
   per doubling, 10 µs to ~45 min) instead of a sample reservoir: a reservoir of a few
