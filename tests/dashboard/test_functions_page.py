@@ -122,7 +122,7 @@ def test_mutation_errors_show_their_convex_error_data(browser, dash_dev):
     page = open_function(browser, dash_dev, "funchealth:refuse")
     try:
         page.get_by_test_id("arg-reason-input").fill("closed")
-        page.get_by_role("button", name="Run mutation").click()
+        page.get_by_test_id("arg-reason-input").press("Control+Enter")  # the keyboard runs it
         expect(page.get_by_test_id("fn-error").get_by_test_id("error")).to_have_text(
             "refused: closed")
         expect(page.get_by_test_id("fn-error-data")).to_contain_text('"code": "REFUSED"')

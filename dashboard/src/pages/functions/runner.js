@@ -93,7 +93,11 @@ export function Runner({ fn }) {
   const nextPage = (continueCursor) => { setCursor(continueCursor); submit(continueCursor); };
   const firstPage = () => { setCursor(null); submit(null); };
 
-  return html`<section class="fn-runner" data-testid="fn-runner">
+  const shortcut = (e) => {  // Ctrl/Cmd+Enter runs, from any field of the runner
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
+  };
+
+  return html`<section class="fn-runner" data-testid="fn-runner" onKeyDown=${shortcut}>
     <div class="fn-runner-head">
       <h3>Run</h3>
       <label class="fn-toggle"><input type="checkbox" checked=${raw} onChange=${toggleRaw}
@@ -118,7 +122,8 @@ export function Runner({ fn }) {
       <${JsonEditor} value=${identityText} onChange=${setIdentityText} error=${identityError} />
     </div>`}
     <div class="fn-actions">
-      <${Button} kind="primary" onClick=${() => submit()} disabled=${oneShot?.pending}>
+      <${Button} kind="primary" onClick=${() => submit()} disabled=${oneShot?.pending}
+        title="Run (Ctrl+Enter)">
         ${fn.kind === "query" ? (run ? "Run again" : "Run query") : `Run ${fn.kind}`}<//>
       ${run && fn.kind === "query" && html`<${Button} kind="plain" onClick=${() => setRun(null)}>Stop<//>`}
     </div>
