@@ -25,7 +25,7 @@ from syncline.schema import v
 from syncline.system import metric_series as series
 from syncline.system.live_feeds import METRICS_FEED
 from syncline.system.metric_series import LIMITS, time_limit_ms
-from syncline.system.metrics import UNKNOWN, _function_row, quantile_ms
+from syncline.system.metrics import UNKNOWN, quantile_ms
 from syncline.system.registry import system_query
 
 QUANTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
@@ -59,10 +59,7 @@ def function_metrics(metrics: Any, path: str, now_ms: float | None = None) -> di
     minutes = range(now - series.MINUTES + 1, now + 1)
     found = metrics.function_hour(path, now_ms)
     kind, slots = found if found is not None else (None, [None] * series.MINUTES)
-    with metrics._lock:
-        stats = metrics.functions.get(path)
-        totals = _function_row(path, stats) if stats is not None else None
-    return {"path": path, "kind": kind, "totals": totals,
+    return {"path": path, "kind": kind, "totals": metrics.function_totals(path),
             "minutes": [_function_point(m, s, kind or "") for m, s in zip(minutes, slots,
                                                                           strict=True)]}
 
@@ -91,7 +88,7 @@ def _deployment_point(minute: int, slot: Any) -> dict[str, Any]:
 
 
 def _merged(slots: list[Any], attr: str) -> list[int]:
-    total = [0] * len(series._EMPTY_HISTOGRAM)
+    total = [0] * series.HISTOGRAM_BUCKETS
     for s in slots:
         for i, n in enumerate(getattr(s, attr)):
             total[i] += n

@@ -34,8 +34,8 @@ from syncline.functions.limits import ACTION_TIME_S, QUERY_MUTATION_USER_TIME_S
 
 MINUTES = 60
 SYSTEM_PREFIX = "_system/"  # functions/runner.py's
-_BUCKETS = 112  # metrics.LOG_BUCKETS (not imported: metrics.py imports this module)
-_EMPTY_HISTOGRAM = array("I", bytes(4 * _BUCKETS))
+HISTOGRAM_BUCKETS = 112  # metrics.LOG_BUCKETS (not imported: metrics.py imports this module)
+_EMPTY_HISTOGRAM = array("I", bytes(4 * HISTOGRAM_BUCKETS))
 _USAGE = ("documents_read", "bytes_read", "documents_written", "bytes_written")
 _FUNCTION_COUNTS = ("invocations", "errors", "cache_hits", "occ_conflicts", "occ_retries",
                     "metered", *_USAGE)

@@ -269,6 +269,12 @@ class Metrics:
                 return None
             return stats.kind, series.copy_slots(series.hour(stats.minutes, minute))
 
+    def function_totals(self, path: str) -> dict[str, Any] | None:
+        """One function's row of `snapshot()` (its counts since the metrics began)."""
+        with self._lock:
+            stats = self.functions.get(path)
+            return _function_row(path, stats) if stats is not None else None
+
     def function_hours(self, now_ms: float | None = None,
                        ) -> list[tuple[str, str, list[FunctionMinute | None]]]:
         """Every function's (path, kind, last MINUTES minutes), copies; for the insights."""

@@ -7,8 +7,8 @@ import time
 
 from syncline.database.limits import MAX_DOCUMENTS_SCANNED
 from syncline.system.dashboard_metrics import function_metrics, health_metrics, insights
-from syncline.system.metric_series import MINUTES
-from syncline.system.metrics import Metrics
+from syncline.system.metric_series import HISTOGRAM_BUCKETS, MINUTES
+from syncline.system.metrics import LOG_BUCKETS, Metrics
 
 MINUTE_MS = 60_000.0
 
@@ -22,6 +22,10 @@ class Usage:
 
 def now_ms() -> float:
     return time.time() * 1000.0
+
+
+def test_the_minute_histograms_use_the_totals_buckets() -> None:
+    assert HISTOGRAM_BUCKETS == LOG_BUCKETS
 
 
 def test_function_series_has_a_point_per_minute_with_exact_counts() -> None:
