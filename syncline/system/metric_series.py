@@ -6,10 +6,11 @@ per minute, reused when its minute comes round again, so memory is bounded whate
 traffic: a slot is allocated the first time its position in the ring sees a call and is reset
 in place after that. A slot holds a few counters, the maxima per call (for the insights) and a
 latency histogram as a 112-entry uint32 array (448 bytes, the same buckets as metrics.py), so a
-function costs at most MINUTES * ~0.7 KB = ~42 KB; with metrics.py's MAX_FUNCTIONS (1,000)
-functions plus `_other` and `_unknown`, all called every minute, that is ~42 MB at worst and
-a few KB for a typical app. The series live in memory only: after a restart they start empty
-(the totals in metrics.json survive).
+function's hour costs at most ~45 KB (60 slots of ~0.75 KB, measured); with metrics.py's
+MAX_FUNCTIONS (1,000) functions plus `_other` and `_unknown`, all called every minute for an
+hour, that is ~45 MB at worst, and a few KB for a typical app (only minutes with calls get a
+slot). The series live in memory only: after a restart they start empty (the totals in
+metrics.json survive).
 
 Calls of `_system/...` functions (the dashboard's and the CLI's own queries) are left out of
 the series: a dashboard watching the health charts would otherwise chart itself. The totals
