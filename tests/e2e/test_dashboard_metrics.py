@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Iterator
 
 import pytest
-import websockets
+from websockets.sync.client import connect
 
 from tests.e2e.conftest import Server, copy_app, start_server
 from tests.e2e.test_metrics import concurrent_bumps
-from tests.e2e.test_sync_protocol import add, connect_message, receive, ws_url
+from tests.e2e.test_sync_protocol import add, connect_message, ws_url
 
 
 @pytest.fixture(scope="module")
@@ -101,21 +100,29 @@ def test_metric_queries_are_admin_only(server: Server) -> None:
         assert body["status"] == "error", body
 
 
-async def test_a_subscribed_series_moves_when_a_call_is_made(server: Server) -> None:
-    """The series queries watch the metrics feed: an HTTP call re-runs the subscription."""
-    loop = asyncio.get_running_loop()
-    async with websockets.connect(ws_url(server)) as ws:
-        await ws.send(connect_message("dash-metrics"))
-        await ws.send(json.dumps({"type": "Authenticate", "tokenType": "Admin",
-                                  "value": server.admin_key, "baseVersion": 0}))
-        await receive(ws, "Transition")
-        await ws.send(add(0, "_system/frontend/functionMetrics", {"path": "calls:get"}))
-        first = (await receive(ws, "Transition"))["modifications"][0]
+def receive_sync(ws, kind: str, timeout: float = 20.0) -> dict:
+    """The next message of type `kind` (skipping Pings), or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message = json.loads(ws.recv(timeout=max(0.0, deadline - time.monotonic())))
+        if message["type"] == kind:
+            return message
+
+
+def test_a_subscribed_series_moves_when_a_call_is_made(server: Server) -> None:
+    """The series queries watch the metrics feed: an HTTP call re-runs the subscription.
+    (A blocking socket, so that the test also runs beside Playwright's event loop.)"""
+    with connect(ws_url(server)) as ws:
+        ws.send(connect_message("dash-metrics"))
+        ws.send(json.dumps({"type": "Authenticate", "tokenType": "Admin",
+                            "value": server.admin_key, "baseVersion": 0}))
+        receive_sync(ws, "Transition")
+        ws.send(add(0, "_system/frontend/functionMetrics", {"path": "calls:get"}))
+        first = receive_sync(ws, "Transition")["modifications"][0]
         assert first["type"] == "QueryUpdated", first
         before = hour_sum(first["value"], "invocations")
-        await loop.run_in_executor(None, lambda: server.run("query", "calls:get",
-                                                            {"name": "live"}))
+        server.run("query", "calls:get", {"name": "live"})
         while True:  # other tests' calls may land first; this one is counted eventually
-            update = (await receive(ws, "Transition", timeout=20))["modifications"]
+            update = receive_sync(ws, "Transition")["modifications"]
             if update and hour_sum(update[0]["value"], "invocations") >= before + 1:
                 break
