@@ -19,6 +19,8 @@ a subscription re-runs when they change (system/live_feeds.py). The series leave
 
 from __future__ import annotations
 
+import weakref
+from operator import attrgetter
 from typing import Any
 
 from syncline.schema import v
@@ -120,20 +122,50 @@ def health_metrics(metrics: Any, now_ms: float | None = None) -> dict[str, Any]:
     return {"minutes": points, "current": current}
 
 
+_SUMMED = ("invocations", "errors", "occ_conflicts", "occ_retries", "metered", *LIMITS)
+_MAXED = tuple(f"max_{name}" for name in (*LIMITS, "time_ms"))
+_sums_of = attrgetter(*_SUMMED)
+_maxima_of = attrgetter(*_MAXED)
+_Totals = tuple[list[int], list[float]]  # sums (as _SUMMED), maxima (as _MAXED)
+# Per Metrics, per function: the minute it was computed in and the totals of the hour's
+# earlier minutes, which no longer change. So the insights, re-run on every metrics change,
+# read one slot per function, not sixty; each function's past is summed once a minute.
+_PAST: weakref.WeakKeyDictionary[Any, dict[str, tuple[int, _Totals | None]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _totals(slots: list[Any]) -> _Totals | None:
+    if not slots:
+        return None
+    return ([sum(column) for column in zip(*map(_sums_of, slots), strict=True)],
+            [max(column) for column in zip(*map(_maxima_of, slots), strict=True)])
+
+
+def _combined(a: _Totals | None, b: _Totals | None) -> _Totals | None:
+    if a is None or b is None:
+        return a or b
+    return ([x + y for x, y in zip(a[0], b[0], strict=True)],
+            [max(x, y) for x, y in zip(a[1], b[1], strict=True)])
+
+
 def _summaries(metrics: Any, now_ms: float | None) -> list[dict[str, Any]]:
-    """Per function (not the dashboard's own), the hour's sums and maxima."""
+    """Per function, the hour's sums and maxima."""
+    now = series.current_minute(now_ms)
+    past = _PAST.setdefault(metrics, {})
     rows = []
-    for path, kind, slots in metrics.function_hours(now_ms):
+    for path, kind, ring in metrics.function_rings():
         if path == UNKNOWN:
             continue
-        present = [s for s in slots if s is not None]
-        row: dict[str, Any] = {"path": path, "kind": kind}
-        for name in ("invocations", "errors", "occ_conflicts", "occ_retries", "metered",
-                     *LIMITS):
-            row[name] = sum(getattr(s, name) for s in present)
-        for name in (*LIMITS, "time_ms"):
-            row["max_" + name] = max(getattr(s, "max_" + name) for s in present)
-        rows.append(row)
+        cached = past.get(path)
+        if cached is None or cached[0] != now:
+            earlier = [s for s in ring if s is not None and now - series.MINUTES < s.minute < now]
+            cached = past[path] = (now, _totals(earlier))
+        current = ring[now % series.MINUTES]
+        totals = _combined(cached[1], _totals([current]) if current is not None
+                           and current.minute == now else None)
+        if totals is not None:
+            rows.append({"path": path, "kind": kind, **dict(zip(_SUMMED, totals[0], strict=True)),
+                         **dict(zip(_MAXED, totals[1], strict=True))})
     return rows
 
 

@@ -275,15 +275,13 @@ class Metrics:
             stats = self.functions.get(path)
             return _function_row(path, stats) if stats is not None else None
 
-    def function_hours(self, now_ms: float | None = None,
-                       ) -> list[tuple[str, str, list[FunctionMinute | None]]]:
-        """Every function's (path, kind, last MINUTES minutes), copies; for the insights."""
-        minute = series.current_minute(now_ms)
+    def function_rings(self) -> list[tuple[str, str, list[FunctionMinute | None]]]:
+        """Every function's (path, kind, minute ring), for the insights. The rings are
+        shallow copies (C speed under the lock) of live slots, read after the lock is
+        released so that a thousand functions do not hold up the calls: a call finishing
+        meanwhile may or may not be in the figures (per-call maxima and averages)."""
         with self._lock:
-            rows = [(path, s.kind, series.hour(s.minutes, minute))
-                    for path, s in self.functions.items()]
-            return [(path, kind, series.copy_slots(slots)) for path, kind, slots in rows
-                    if any(slots)]
+            return [(path, s.kind, list(s.minutes)) for path, s in self.functions.items()]
 
     def deployment_hour(self, now_ms: float | None = None) -> list[DeploymentMinute | None]:
         """The deployment's last MINUTES minutes (copies)."""

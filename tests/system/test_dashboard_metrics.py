@@ -149,3 +149,17 @@ def test_a_gauge_sample_reports_a_change_once() -> None:
     m.sample_gauges()
     assert len(changes) == 2
     assert health_metrics(m)["minutes"][-1]["syncSubscriptions"] == 3
+
+
+def test_insights_add_this_minute_to_the_remembered_earlier_minutes() -> None:
+    m = Metrics()
+    now = now_ms()
+    m.record("f:q", "query", True, 1.0, now - 5 * MINUTE_MS, Usage(10))
+    m.record("f:q", "query", True, 1.0, now - 61 * MINUTE_MS, Usage(999))  # over an hour ago
+    first = insights(m, now)["documentsRead"][0]
+    assert (first["calls"], first["max"], first["average"]) == (1, 10, 10)
+    m.record("f:q", "query", True, 1.0, now, Usage(30))
+    again = insights(m, now)["documentsRead"][0]  # the earlier minutes come from the memo
+    assert (again["calls"], again["max"], again["average"]) == (2, 30, 20)
+    later = insights(m, now + 60 * MINUTE_MS)  # an hour on, everything has aged out
+    assert later["documentsRead"] == []
