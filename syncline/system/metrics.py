@@ -1,9 +1,10 @@
 """Deployment metrics: per-function counts and latencies, per-deployment rates and gauges.
 
-Every finished execution costs one dict lookup, a few integer additions and one `log2`
-under an uncontended lock (executions finish on the loop thread and on action threads,
-and `+=` is not atomic across threads): O(1), no allocation beyond the float it computes,
-no I/O. Memory is bounded whatever the traffic:
+Every finished execution costs one dict lookup, a few integer additions, one `log2` and
+the update of two per-minute slots (metric_series.py) under an uncontended lock
+(executions finish on the loop thread and on action threads, and `+=` is not atomic
+across threads): O(1), no allocation beyond the float it computes (and a slot's reset
+once a minute), no I/O. Memory is bounded whatever the traffic:
 
 - per function a fixed array of LOG_BUCKETS counts (a log-scale histogram with four buckets
   per doubling, 10 µs to ~45 min) instead of a sample reservoir: a reservoir of a few
@@ -12,7 +13,9 @@ no I/O. Memory is bounded whatever the traffic:
   quantile within 9% (half a bucket, geometrically) of the true value;
 - at most MAX_FUNCTIONS functions (more, such as calls to misspelled paths, add up under
   OTHER; calls to functions that do not exist under UNKNOWN);
-- a ring of MINUTES one-minute buckets for the failure rate.
+- a ring of MINUTES one-minute buckets for the failure rate;
+- per function and for the deployment, per-minute series over the last hour (the
+  dashboard's charts and insights; metric_series.py says what they hold and cost).
 
 The counts (calls, errors, cache hits, conflicts, reads, writes, histogram buckets, the
 minute ring) are counts over time: `save()` writes them to `metrics.json` in the data dir
@@ -36,12 +39,16 @@ from typing import Any
 
 import orjson
 
+from syncline.system import metric_series as series
+from syncline.system.metric_series import SYSTEM_PREFIX, DeploymentMinute, FunctionMinute
+
 LOG_BUCKETS = 112  # bucket i > 0 holds durations in [BASE * 2**((i-1)/4), BASE * 2**(i/4))
 _BASE_MS = 0.01
 _PER_DOUBLING = 4
 MAX_FUNCTIONS = 1_000
 MINUTES = 60
 SAVE_INTERVAL_S = 10.0
+GAUGE_SAMPLE_S = 5.0  # how often the per-minute series sample sessions and subscriptions
 OTHER = "_other"
 UNKNOWN = "_unknown"
 FILE_NAME = "metrics.json"
@@ -114,11 +121,12 @@ class Histogram:
 class FunctionStats:
     """The counts of one function."""
 
-    __slots__ = ("kind", "time", *_COUNTS)
+    __slots__ = ("kind", "time", "minutes", *_COUNTS)
 
     def __init__(self, kind: str | None) -> None:
         self.kind = kind or ""
         self.time = Histogram()
+        self.minutes: list[FunctionMinute | None] = series.new_ring()
         for name in _COUNTS:
             setattr(self, name, 0)
 
@@ -130,13 +138,19 @@ class Metrics:
         self.path = path
         self.public = False  # GET /metrics without the admin key (`--metrics-public`)
         self.live: Callable[[], dict[str, int]] = dict
+        # Called (on the loop thread) when a sample finds the gauges changed, so that views
+        # of them can be refreshed (the deployment signals its `metrics` feed).
+        self.on_gauges_changed: Callable[[], None] | None = None
+        self._last_gauges: dict[str, int] = {}
         self.functions: dict[str, FunctionStats] = {}
         self.scheduler_lag = Histogram()
         self.minute_ids = [0] * MINUTES
         self.minute_calls = [0] * MINUTES
         self.minute_failures = [0] * MINUTES
+        self.deployment_minutes: list[DeploymentMinute | None] = series.new_ring()
         self._lock = threading.Lock()
         self._saver: asyncio.Task[None] | None = None
+        self._sampler: asyncio.Task[None] | None = None
         if path is not None:
             self.load()
 
@@ -179,28 +193,59 @@ class Metrics:
                 stats.bytes_read += usage.bytes_read
                 stats.documents_written += usage.documents_written
                 stats.bytes_written += usage.bytes_written
+            if not path.startswith(SYSTEM_PREFIX):
+                series.record_function(stats.minutes, minute, ok, bucket, duration_ms, usage)
+                series.record_deployment(self.deployment_minutes, minute, kind, ok, bucket)
 
     def cache_hit(self, path: str, *, executed: bool) -> None:
         """A query answered from a cached result. `executed=False`: no execution record
         follows (a subscription joining a live result), so it counts as a call here."""
+        minute = series.current_minute()
+        calls = 0 if executed else 1
         with self._lock:
             stats = self._stats(path, "query")
             stats.cache_hits += 1
             if not executed:
                 stats.invocations += 1
+            series.count(stats.minutes, minute, FunctionMinute, cache_hits=1, invocations=calls)
+            series.count(self.deployment_minutes, minute, DeploymentMinute, cache_hits=1,
+                         invocations=calls, query_calls=calls)
 
     def occ_conflict(self, path: str, *, retried: bool) -> None:
         """A mutation's commit hit a write conflict (and is run again if `retried`)."""
+        minute = series.current_minute()
         with self._lock:
             stats = self._stats(path, "mutation")
             stats.occ_conflicts += 1
             if retried:
                 stats.occ_retries += 1
+            for ring, make in ((stats.minutes, FunctionMinute),
+                               (self.deployment_minutes, DeploymentMinute)):
+                series.count(ring, minute, make, occ_conflicts=1, occ_retries=int(retried))
 
     def job_started(self, lag_ms: float) -> None:
         """A scheduled job started `lag_ms` after it was due."""
+        lag_ms = max(0.0, lag_ms)
+        minute = series.current_minute()
         with self._lock:
-            self.scheduler_lag.add(max(0.0, lag_ms))
+            self.scheduler_lag.add(lag_ms)
+            slot = series.slot_of(self.deployment_minutes, minute, DeploymentMinute)
+            if slot is not None:
+                slot.jobs_started += 1
+                slot.lag[bucket_of(lag_ms)] += 1
+
+    def sample_gauges(self, now_ms: float | None = None) -> dict[str, int]:
+        """Read the gauges into this minute's slot of the deployment series; returns them.
+        Calls `on_gauges_changed` if they differ from the previous sample."""
+        gauges = self.live()
+        minute = series.current_minute(now_ms)
+        with self._lock:
+            series.sample_gauges(self.deployment_minutes, minute, gauges)
+        if gauges != self._last_gauges:
+            self._last_gauges = dict(gauges)
+            if self.on_gauges_changed is not None:
+                self.on_gauges_changed()
+        return gauges
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -213,6 +258,36 @@ class Metrics:
                     if c and now_minute - MINUTES < m <= now_minute]
         return [{"minute": m * 60, "invocations": c, "failures": f, "failureRate": f / c}
                 for m, c, f in sorted(rows)]
+
+    def function_hour(self, path: str, now_ms: float | None = None,
+                      ) -> tuple[str, list[FunctionMinute | None]] | None:
+        """A function's kind and its last MINUTES minutes (copies), or None if unseen."""
+        minute = series.current_minute(now_ms)
+        with self._lock:
+            stats = self.functions.get(path)
+            if stats is None:
+                return None
+            return stats.kind, series.copy_slots(series.hour(stats.minutes, minute))
+
+    def function_totals(self, path: str) -> dict[str, Any] | None:
+        """One function's row of `snapshot()` (its counts since the metrics began)."""
+        with self._lock:
+            stats = self.functions.get(path)
+            return _function_row(path, stats) if stats is not None else None
+
+    def function_rings(self) -> list[tuple[str, str, list[FunctionMinute | None]]]:
+        """Every function's (path, kind, minute ring), for the insights. The rings are
+        shallow copies (C speed under the lock) of live slots, read after the lock is
+        released so that a thousand functions do not hold up the calls: a call finishing
+        meanwhile may or may not be in the figures (per-call maxima and averages)."""
+        with self._lock:
+            return [(path, s.kind, list(s.minutes)) for path, s in self.functions.items()]
+
+    def deployment_hour(self, now_ms: float | None = None) -> list[DeploymentMinute | None]:
+        """The deployment's last MINUTES minutes (copies)."""
+        minute = series.current_minute(now_ms)
+        with self._lock:
+            return series.copy_slots(series.hour(self.deployment_minutes, minute))
 
     def snapshot(self) -> dict[str, Any]:
         """Everything, as JSON-able values (the system queries and `syncline metrics`)."""
@@ -255,6 +330,7 @@ class Metrics:
             self.functions, self.scheduler_lag = {}, Histogram()  # nothing half-loaded
             self.minute_ids, self.minute_calls = [0] * MINUTES, [0] * MINUTES
             self.minute_failures = [0] * MINUTES
+            self.deployment_minutes = series.new_ring()
             self._set_aside(e)
 
     def _load(self, raw: dict[str, Any]) -> None:
@@ -292,18 +368,32 @@ class Metrics:
             _log.warning("Could not save the metrics to %s: %s", self.path, e)
 
     def start(self) -> None:
-        """Save every SAVE_INTERVAL_S, off the loop thread."""
+        """Save every SAVE_INTERVAL_S, off the loop thread; sample the gauges into the
+        per-minute series every GAUGE_SAMPLE_S."""
         async def save_forever() -> None:
             loop = asyncio.get_running_loop()
             while True:
                 await asyncio.sleep(SAVE_INTERVAL_S)
                 await loop.run_in_executor(None, self.save)
 
+        async def sample_forever() -> None:
+            while True:
+                with contextlib.suppress(Exception):  # a gauge read must not end the sampling
+                    self.sample_gauges()
+                await asyncio.sleep(GAUGE_SAMPLE_S)
+
         if self._saver is None and self.path is not None:
             self._saver = asyncio.get_running_loop().create_task(save_forever())
+        if self._sampler is None:
+            self._sampler = asyncio.get_running_loop().create_task(sample_forever())
 
     async def stop(self) -> None:
         """Stop the periodic saving and save once more (a clean shutdown)."""
+        if self._sampler is not None:
+            self._sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sampler
+            self._sampler = None
         if self._saver is not None:
             self._saver.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
