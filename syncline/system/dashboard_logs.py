@@ -37,20 +37,13 @@ from syncline.functions.references import InvalidFunctionPathError, canonical_pa
 from syncline.functions.runner import SYSTEM_PREFIX, ExecutionRecord
 from syncline.schema import v
 from syncline.system import history
+from syncline.system.live_feeds import LOGS_FEED
 from syncline.system.registry import system_query
 
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 1_000
 LEVELS = ("log", "info", "warn", "error", "debug")
 _RANK = {"debug": 0, "log": 1, "info": 2, "warn": 3, "error": 4}
-FEED = "logs"
-
-
-def _watch(ctx: Any, feed: str) -> None:
-    """Re-run this query when `feed` changes (the lead's feeds; absent before they land)."""
-    watch = getattr(ctx, "watch", None)
-    if watch is not None:
-        watch(feed)
 
 
 def _limit(raw: float | None) -> int:
@@ -126,7 +119,7 @@ async def logs(ctx: Any, function: str | None = None, levels: list[str] | None =
                requestId: str | None = None, limit: float | None = None,  # noqa: N803
                includeEvents: bool | None = None) -> dict[str, Any]:  # noqa: N803
     count = _limit(limit)
-    _watch(ctx, FEED)
+    ctx.watch(LOGS_FEED)  # re-run when an execution is logged
     paths = _paths(function)
     wanted = frozenset(levels) if levels else None
     success = None if status is None else status == "success"

@@ -5,11 +5,13 @@ page's `scheduledFunctions` / `paginatedScheduledFunctions` / `cronJobs` / `canc
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+import websockets
 
 from .conftest import Server, copy_app, start_server
 
@@ -235,3 +237,27 @@ def test_cron_jobs_show_the_schedule_as_written(server):
         five = next(c for c in value(server, "query", "_system/frontend/cronJobs")
                     if c["name"] == "every five minutes")
     assert five["lastRuns"][0]["cron"] == "every five minutes"
+
+
+async def test_logs_query_is_live_over_the_sync_protocol(server):
+    """A subscribed `_system/frontend/logs` gets a new execution without polling: the
+    query watches the `logs` feed."""
+    from .test_sync_protocol import add, connect_message, receive, ws_url
+
+    marker = f"live{time.monotonic_ns()}"
+    async with websockets.connect(ws_url(server)) as ws:
+        await ws.send(connect_message("logs-live"))
+        await ws.send(json.dumps({"type": "Authenticate", "tokenType": "Admin",
+                                  "value": server.admin_key, "baseVersion": 0}))
+        await receive(ws, "Transition")
+        await ws.send(add(0, "_system/frontend/logs", {"text": marker}))
+        first = await receive(ws, "Transition")
+        assert first["modifications"][0]["value"] == {"entries": [], "more": False}
+        async with httpx.AsyncClient() as client:
+            response = await client.post(f"{server.url}/api/query", json={
+                "path": "logsched:say", "args": {"text": marker}, "format": "json"})
+            assert response.status_code == 200, response.text
+        update = await receive(ws, "Transition", timeout=20)
+        entries = update["modifications"][0]["value"]["entries"]
+        assert [(e["function"], e["lines"][0]["message"]) for e in entries] == [
+            ("logsched:say", f"said {marker}")]
