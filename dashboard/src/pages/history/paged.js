@@ -1,7 +1,7 @@
 // A live, cursor-paginated list: each page is its own subscription (a `Chunk`), so every
 // loaded page stays live; "Load more" subscribes to the page after the last one. Used by
 // the History page and the Schedules page.
-import { html, useState, useEffect, useMemo } from "../../lib/html.js";
+import { html, useState, useEffect } from "../../lib/html.js";
 import { useQuery } from "../../lib/client.js";
 import { Button, ErrorBox } from "../../lib/ui.js";
 
@@ -40,11 +40,9 @@ export function PagedList({ path, args, numItems = 50, renderRows, wrap, empty, 
     setState((s) => ({ ...s, cursors: [...s.cursors, last.continueCursor] }));
   };
   const errors = Object.values(current.results).filter((r) => r.error);
-  const chunks = useMemo(
-    () => current.cursors.map((cursor, i) => html`<${Chunk} key=${`${key}#${i}`} path=${path}
-        args=${args} cursor=${cursor} numItems=${numItems} index=${i} renderRows=${renderRows}
-        onResult=${onResult} />`),
-    [key, current.cursors.length, renderRows]);
+  const chunks = current.cursors.map((cursor, i) => html`<${Chunk} key=${`${key}#${i}`}
+    path=${path} args=${args} cursor=${cursor} numItems=${numItems} index=${i}
+    renderRows=${renderRows} onResult=${onResult} />`);
   const isEmpty = first && !first.error && first.page.length === 0 && first.isDone;
   return html`
     <div data-testid=${testid}>

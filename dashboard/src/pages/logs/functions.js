@@ -18,6 +18,16 @@ export function functionPaths(spec, types = null) {
   return [...paths].sort();
 }
 
+/** The time, re-read every `ms`: relative times ("in 5 min") stay true on an open page. */
+export function useNow(ms = 30_000) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(timer);
+  }, [ms]);
+  return now;
+}
+
 /** `value`, once it has stayed the same for `ms` (typing does not re-subscribe per key). */
 export function useDebounced(value, ms) {
   const [settled, setSettled] = useState(value);

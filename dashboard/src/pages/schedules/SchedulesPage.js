@@ -6,7 +6,7 @@ import {
   Page, Button, Modal, Empty, ErrorBox, Loading, Value, Tabs, toast, formatTime,
 } from "../../lib/ui.js";
 import { PagedList } from "../history/paged.js";
-import { functionPaths, useDebounced } from "../logs/functions.js";
+import { functionPaths, useDebounced, useNow } from "../logs/functions.js";
 import "./schedules.css";
 
 const STATES = ["pending", "inProgress", "success", "failed", "canceled"];
@@ -173,6 +173,7 @@ function CronJobs() {
 }
 
 export default function SchedulesPage({ route }) {
+  useNow(); // re-render now and then: "in 5 min" counts down
   const initial = route?.params?.[0] === "crons" ? "crons" : "functions";
   const [tab, setTab] = useState(initial);
   useEffect(() => setTab(initial), [initial]);
