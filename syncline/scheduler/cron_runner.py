@@ -58,6 +58,7 @@ class CronRunner(BackgroundService):
         for job in (crons.jobs() if crons is not None else []):
             old = self._jobs.get(job.name)
             if old is not None and old.job == job:
+                old.job = job  # the same job, perhaps written differently (minutes=1 for 60 s)
                 jobs[job.name] = old
             else:
                 first = job.schedule.first_run_ms(now)

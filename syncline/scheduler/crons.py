@@ -48,9 +48,10 @@ for `cron`. The rules, and where they come from:
 
 Schedules are frozen dataclasses; each keeps the shape the user wrote
 (`DailySchedule(hour_utc=17, minute_utc=30)` rather than a cron string) so the
-job set can be shown as written, except that intervals are kept as a number of
-seconds (`minutes=5` is `IntervalSchedule(seconds=300)`, as the Convex backend
-stores it). `next_run_ms` answers when a job runs next; `to_json` / `from_json`
+job set can be shown as written (`written()`, for the dashboard). Intervals are kept
+as a number of seconds (`minutes=5` is `IntervalSchedule(seconds=300)`, as the Convex
+backend stores it) plus the unit they were written in, which only `written()` uses:
+`minutes=5` and `seconds=300` are the same job. `next_run_ms` answers when a job runs next; `to_json` / `from_json`
 store a job so that job sets of two pushes can be compared.
 """
 
@@ -60,7 +61,7 @@ import hashlib
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 
@@ -104,6 +105,7 @@ DAYS_OF_WEEK: Final = (
 )
 
 _MINUTE_MS: Final = 60_000
+_UNIT_SECONDS: Final = {"seconds": 1, "minutes": 60, "hours": 3600}
 
 
 class CronDefinitionError(SynclineError, ValueError):
@@ -232,6 +234,11 @@ class Schedule:
         """A short human description, for logs and the CLI."""
         raise NotImplementedError
 
+    def written(self) -> str:
+        """The schedule as `convex/crons.py` writes it (`interval(minutes=5)`,
+        `cron("0 16 1 * *")`, `daily(hour_utc=17, minute_utc=30)`), for the dashboard."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class IntervalSchedule(Schedule):
@@ -243,6 +250,8 @@ class IntervalSchedule(Schedule):
     """
 
     seconds: int
+    # The unit the job was written in ("seconds", "minutes", "hours"): shown, never compared.
+    unit: str = field(default="seconds", compare=False)
     kind: ClassVar[str] = "interval"
 
     def __post_init__(self) -> None:
@@ -269,6 +278,12 @@ class IntervalSchedule(Schedule):
 
     def describe(self) -> str:
         return f"every {self.seconds}s"
+
+    def written(self) -> str:
+        factor = _UNIT_SECONDS.get(self.unit)
+        if factor is None or self.seconds % factor:
+            return f"interval(seconds={self.seconds})"
+        return f"interval({self.unit}={self.seconds // factor})"
 
 
 class _CronLike(Schedule):
@@ -302,6 +317,9 @@ class CronSchedule(_CronLike):
     def describe(self) -> str:
         return f"cron {self.cron!r} (UTC)"
 
+    def written(self) -> str:
+        return f'cron("{self.cron}")'
+
 
 @dataclass(frozen=True)
 class HourlySchedule(_CronLike):
@@ -322,6 +340,9 @@ class HourlySchedule(_CronLike):
 
     def describe(self) -> str:
         return f"hourly at :{self.minute_utc:02d} UTC"
+
+    def written(self) -> str:
+        return f"hourly(minute_utc={self.minute_utc})"
 
 
 @dataclass(frozen=True)
@@ -345,6 +366,9 @@ class DailySchedule(_CronLike):
 
     def describe(self) -> str:
         return f"daily at {self.hour_utc:02d}:{self.minute_utc:02d} UTC"
+
+    def written(self) -> str:
+        return f"daily(hour_utc={self.hour_utc}, minute_utc={self.minute_utc})"
 
 
 @dataclass(frozen=True)
@@ -376,6 +400,10 @@ class WeeklySchedule(_CronLike):
 
     def describe(self) -> str:
         return f"weekly on {self.day_of_week} at {self.hour_utc:02d}:{self.minute_utc:02d} UTC"
+
+    def written(self) -> str:
+        return (f'weekly(day_of_week="{self.day_of_week}", hour_utc={self.hour_utc}, '
+                f"minute_utc={self.minute_utc})")
 
 
 @dataclass(frozen=True)
@@ -410,6 +438,9 @@ class MonthlySchedule(_CronLike):
 
     def describe(self) -> str:
         return f"monthly on day {self.day} at {self.hour_utc:02d}:{self.minute_utc:02d} UTC"
+
+    def written(self) -> str:
+        return f"monthly(day={self.day}, hour_utc={self.hour_utc}, minute_utc={self.minute_utc})"
 
 
 _SCHEDULE_FIELDS: Final[dict[str, tuple[type[Schedule], dict[str, str]]]] = {
@@ -538,13 +569,13 @@ class Crons:
         """Run `function(args)` every `seconds`, `minutes` or `hours` (exactly one, an
         integer > 0), the first time when the job is first deployed."""
         name = _check_name(name)
-        units = ((seconds, 1), (minutes, 60), (hours, 3600))
-        given = [(count, unit) for count, unit in units if count is not None]
+        units = (("seconds", seconds), ("minutes", minutes), ("hours", hours))
+        given = [(unit, count) for unit, count in units if count is not None]
         with _naming(name):
             if len(given) != 1:
                 raise CronDefinitionError("Must specify exactly one of seconds, minutes or hours")
-            count, unit = given[0]
-            schedule = IntervalSchedule(_interval_count(count) * unit)
+            unit, count = given[0]
+            schedule = IntervalSchedule(_interval_count(count) * _UNIT_SECONDS[unit], unit)
         self._add(name, schedule, function, args)
 
     def cron(

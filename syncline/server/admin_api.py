@@ -22,11 +22,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from syncline.database import Transaction
 from syncline.database.catalog import SYSTEM_TABLES
 from syncline.errors import InvalidIdError
 from syncline.functions.references import InvalidFunctionPathError, canonical_path
-from syncline.functions.scheduling import SCHEDULED_FUNCTIONS, cancel_in
+from syncline.functions.scheduling import SCHEDULED_FUNCTIONS
 from syncline.server.deployment import Deployment
 from syncline.server.request_bodies import ascii_uint, read_json_object
 from syncline.server.responses import (
@@ -35,7 +34,7 @@ from syncline.server.responses import (
     json_response,
     require_admin_key,
 )
-from syncline.system import history
+from syncline.system import dashboard_schedules as schedules
 from syncline.values import decode_id, to_export_json
 
 PREFIX = "/api/syncline/scheduled_functions"
@@ -47,7 +46,6 @@ MAX_LIMIT = 1_000
 # PAGE_BYTES, so that jobs with large arguments keep a page well under the 16 MiB that one
 # transaction may read (and, canceling, write back).
 LIST_PAGE = 1_000
-CANCEL_PAGE = 500
 PAGE_BYTES = 2 * 1024 * 1024
 MAX_BODY = 64 * 1024
 
@@ -155,47 +153,19 @@ class ScheduledFunctionsApi:
     async def cancel_job(self, job_id: str) -> bool | None:
         """True if canceled, False if it had finished, None if there is no such job."""
         now = self.deployment.runner.now_ms()
-
-        async def cancel(tx: Transaction) -> bool | None:
-            job = await tx.get(job_id)
-            if job is None:
-                return None
-            if job["state"]["kind"] not in UNFINISHED:
-                return False
-            await cancel_in(tx, job_id, now)
-            await history.record(tx, history.CANCEL_SCHEDULED, {"ids": [job_id]})
-            return True
-
-        return await self.deployment.db.run_transaction(cancel)
+        return await self.deployment.db.run_transaction(
+            lambda tx: schedules.cancel_job(tx, job_id, now))
 
     async def cancel_jobs(self, name: str | None) -> int:
-        """Cancel every unfinished job (of function `name`), one page per transaction.
-
-        A job read as unfinished is canceled in the same transaction, so one that
-        finishes meanwhile makes the page conflict and re-run, and is then left alone.
-        """
+        """Cancel every unfinished job (of function `name`), one page per transaction
+        (system/dashboard_schedules.py `cancel_page`, as the dashboard's cancel all)."""
         db = self.deployment.db
         canceled = 0
         cursor: str | None = None
         while True:
             now = self.deployment.runner.now_ms()
-
-            async def cancel_page(tx: Transaction, c: str | None = cursor,
-                                  now: float = now) -> tuple[int, dict[str, Any]]:
-                page = await tx.query(SCHEDULED_FUNCTIONS, system=True).paginate(
-                    _page_options(CANCEL_PAGE, c))
-                count = 0
-                for job in page["page"]:
-                    if job["state"]["kind"] in UNFINISHED and (name is None
-                                                              or job["name"] == name):
-                        await cancel_in(tx, job["_id"], now)
-                        count += 1
-                if count:
-                    await history.record(tx, history.CANCEL_SCHEDULED, {
-                        "count": float(count), **({"function": name} if name else {})})
-                return count, page
-
-            count, page = await db.run_transaction(cancel_page)
+            count, page = await db.run_transaction(
+                lambda tx, c=cursor, now=now: schedules.cancel_page(tx, name, c, now))
             canceled += count
             if page["isDone"]:
                 return canceled

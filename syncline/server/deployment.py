@@ -107,6 +107,7 @@ class Deployment:
         self.system.instance_name, self.system.dev = instance_name, dev
         install_system_functions(self.runner, self.system)
         self.system.register("metrics", self.metrics)  # _system/metrics:* (system/metrics.py)
+        self.system.register("function_logs", self.function_logs)  # system/dashboard_logs.py
         self._sweeper: asyncio.Task[None] | None = None
 
     # -- file storage (functions/file_storage.py) ------------------------------------------

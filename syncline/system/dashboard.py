@@ -8,11 +8,11 @@ transaction, so subscribed they are live where the data is in the database.
 - `schema`: the pushed schema (Convex's export shape) and every table's indexes as the
   database has them, with their backfill state (syncline backfills inside the push, so an
   index a table has is always `done`);
-- `scheduledFunctions` `{limit?}`: the newest jobs of `_scheduled_functions`;
-- `cronJobs`: each cron job with its schedule, next run (Unix ms) and last runs;
 - `files` `{paginationOpts}`: a page of `_storage`;
 - `deploymentState`: running state, mode, instance name, URLs, counts;
 - `functionSpec`: the function spec (function_spec.py), as `_system/cli/modules:apiSpec`.
+
+Scheduled functions and cron jobs are in dashboard_schedules.py, logs in dashboard_logs.py.
 
 Counting reads every document of a table (the counts' read set is the whole table, so they
 re-run on its writes); it is not held to a function's read limits, since an admin view of
@@ -25,17 +25,12 @@ from typing import Any
 
 from syncline import __version__
 from syncline.database.transaction import UnlimitedUsage
-from syncline.functions.scheduling import SCHEDULED_FUNCTIONS
 from syncline.schema import v
 from syncline.system.cli_functions import PAGINATION
 from syncline.system.function_spec import function_spec
 from syncline.system.registry import system_query
 from syncline.system.tables import readable_table
 
-DEFAULT_JOBS = 100
-MAX_JOBS = 1_000
-LAST_RUNS = 5
-CRON_SCAN = 1_000  # newest jobs searched for a cron's last runs
 ORDER = v.optional(v.union(v.literal("asc"), v.literal("desc")))
 
 
@@ -91,34 +86,6 @@ async def schema(ctx: Any) -> dict[str, Any]:
              "backfill": {"state": "done"}}
             for index in tx.indexes_of(info)]})
     return {"schema": pushed.to_json() if pushed is not None else None, "tables": indexes}
-
-
-def _job(doc: dict[str, Any]) -> dict[str, Any]:
-    job = {key: doc[key] for key in ("_id", "_creationTime", "name", "args", "scheduledTime",
-                                      "state") if key in doc}
-    for key in ("completedTime", "cron"):
-        if key in doc:
-            job[key] = doc[key]
-    return job
-
-
-@system_query("_system/frontend/scheduledFunctions", args={"limit": v.optional(v.float64())})
-async def scheduled_functions(ctx: Any, limit: float | None = None) -> list[dict[str, Any]]:
-    n = max(1, min(int(limit or DEFAULT_JOBS), MAX_JOBS))
-    return [_job(doc) for doc in
-            await ctx.db.query(SCHEDULED_FUNCTIONS).order("desc").take(n)]
-
-
-@system_query("_system/frontend/cronJobs")
-async def cron_jobs(ctx: Any) -> list[dict[str, Any]]:
-    recent = await ctx.db.query(SCHEDULED_FUNCTIONS).order("desc").take(CRON_SCAN)
-    result = []
-    for job, next_ms in sorted(ctx.deployment.crons.upcoming(), key=lambda item: item[0].name):
-        runs = [_job(doc) for doc in recent if doc.get("cron") == job.name][:LAST_RUNS]
-        result.append({"name": job.name, "function": job.function_path, "args": job.args,
-                       "schedule": job.schedule.to_json(), "nextRun": next_ms,
-                       "lastRuns": runs})
-    return result
 
 
 @system_query("_system/frontend/files", args={"paginationOpts": PAGINATION})

@@ -259,6 +259,13 @@ class FunctionLogs:
             start = max(0, len(self._entries) - count)
             return _entries(itertools.islice(self._entries, start, None))
 
+    def rows(self) -> list[tuple[int, float, ExecutionRecord]]:
+        """Every kept entry as a plain `(seq, ts_ms, record)` tuple, oldest first: one list
+        copy under the lock, for readers that filter the whole log (the dashboard)."""
+        with self._lock:
+            self._drop_expired()
+            return list(self._entries)
+
     def position(self) -> float:
         """A cursor (log time) no entry logged from now on is at or below."""
         with self._lock:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from syncline.server import admin_api
+from syncline.system import dashboard_schedules as schedules
 from syncline.values import encode_id, new_internal_id
 
 from .conftest import Server, copy_app, start_server
@@ -143,7 +144,7 @@ def test_cancel_all_filtered_and_unfiltered(server):
 
 def test_many_jobs_are_read_and_canceled_page_by_page(server):
     total = admin_api.LIST_PAGE + 200  # more than one page of each kind
-    assert total > 2 * admin_api.CANCEL_PAGE
+    assert total > 2 * schedules.CANCEL_PAGE
     work = schedule(server, 600)
     # Created last (in the last page of the table) but due first.
     other = schedule(server, total - 600, target="other", delay=HOUR_MS - 60_000)

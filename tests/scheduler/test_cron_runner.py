@@ -110,6 +110,22 @@ async def test_a_push_replaces_the_cron_set(deployment):
     assert (await ticks(deployment, "other"))["n"] == 2
 
 
+async def test_a_job_rewritten_in_other_units_keeps_its_runs_and_shows_the_new_form(deployment):
+    deployment, clock = deployment
+    await settle(deployment)
+    before = {job.name: next_ms for job, next_ms in deployment.crons.upcoming()}
+    (deployment.app_dir / "convex" / "crons.py").write_text(CRONS.replace(
+        "seconds=10", "minutes=1").replace("0 * * * *", "0  *  * * *"))
+    await deployment.push()  # a different interval: a new job
+    (deployment.app_dir / "convex" / "crons.py").write_text(CRONS.replace(
+        "seconds=10", "seconds=60"))
+    await deployment.push()  # the same job as minutes=1, written differently
+    jobs = {job.name: (job.schedule.written(), next_ms)
+            for job, next_ms in deployment.crons.upcoming()}
+    assert jobs["every ten seconds"][0] == "interval(seconds=60)"
+    assert jobs["top of the hour"] == ('cron("0 * * * *")', before["top of the hour"])
+
+
 async def test_one_run_at_a_time(deployment):
     deployment, clock = deployment
     (deployment.app_dir / "convex" / "crons.py").write_text(

@@ -1,4 +1,2 @@
-// The History page (placeholder until it is built).
-import { placeholder } from "./placeholder.js";
-
-export default placeholder("History");
+// The History page: see ./history/HistoryPage.js.
+export { default } from "./history/HistoryPage.js";

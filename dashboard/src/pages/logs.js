@@ -1,4 +1,2 @@
-// The Logs page (placeholder until it is built).
-import { placeholder } from "./placeholder.js";
-
-export default placeholder("Logs");
+// The Logs page: see ./logs/LogsPage.js.
+export { default } from "./logs/LogsPage.js";

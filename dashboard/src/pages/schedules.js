@@ -1,4 +1,2 @@
-// The Schedules page (placeholder until it is built).
-import { placeholder } from "./placeholder.js";
-
-export default placeholder("Schedules");
+// The Schedules page: see ./schedules/SchedulesPage.js.
+export { default } from "./schedules/SchedulesPage.js";
