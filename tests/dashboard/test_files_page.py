@@ -4,16 +4,30 @@ delete one and the selected files; a file an app stores appears live."""
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import httpx
 from playwright.sync_api import expect
 
-# A 2x2 red PNG.
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000020000000208020000"
-    "00fdd49a730000001149444154789c63f8cfc0f01f8481010600f61e"
-    "07f90fe8a0b10000000049454e44ae426082")
+
+def png(width: int, height: int) -> bytes:
+    """A gradient PNG (RGB, 8 bits), written with zlib: a real image for the preview."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    rows = b"".join(
+        b"\x00" + b"".join(bytes((40 + 200 * x // width, 90 + 120 * y // height, 220))
+                           for x in range(width))
+        for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+
+
+PNG = png(96, 64)
 T = 20_000  # ms: generous auto-wait
 
 
@@ -22,17 +36,21 @@ def files(dash_dev) -> dict[str, dict]:
 
 
 def open_files(page, dash_dev) -> None:
-    page.goto(f"{dash_dev.url}/dashboard/#/files")
-    expect(page.get_by_role("heading", name="Files")).to_be_visible(timeout=T)
+    page.get_by_test_id("nav-files").click()
+    expect(page.get_by_test_id("files-page")).to_be_visible(timeout=T)
 
 
 def row(page, storage_id: str):
     return page.locator(f'[data-testid="file-row"][data-id="{storage_id}"]')
 
 
+def no_toasts(page) -> None:
+    """Wait for the toasts to go (they last seconds), for a clean screenshot."""
+    expect(page.locator(".toast")).to_have_count(0, timeout=T)
+
+
 def confirm_delete(page) -> None:
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_role("button", name="Delete").click()
+    page.get_by_test_id("confirm").get_by_test_id("confirm-button").click()
 
 
 def test_upload_preview_download_and_delete(dash_dev, page, screenshot) -> None:
@@ -68,13 +86,14 @@ def test_upload_preview_download_and_delete(dash_dev, page, screenshot) -> None:
     # The image previews: a thumbnail, and the full image in the preview dialog.
     thumb = row(page, image).locator('[data-testid="file-thumb"] img')
     expect(thumb).to_be_visible(timeout=T)
-    page.wait_for_function("img => img.complete && img.naturalWidth === 2",
+    page.wait_for_function("img => img.complete && img.naturalWidth === 96",
                            arg=thumb.element_handle(), timeout=T)
     row(page, image).get_by_test_id("file-thumb").click()
     preview = page.get_by_test_id("file-preview-image")
     expect(preview).to_be_visible(timeout=T)
-    page.wait_for_function("img => img.complete && img.naturalWidth === 2",
+    page.wait_for_function("img => img.complete && img.naturalWidth === 96",
                            arg=preview.element_handle(), timeout=T)
+    no_toasts(page)
     screenshot(page, "files-preview")
     page.keyboard.press("Escape")
     expect(preview).to_have_count(0, timeout=T)
@@ -86,6 +105,7 @@ def test_upload_preview_download_and_delete(dash_dev, page, screenshot) -> None:
         row(page, text).get_by_test_id("file-download").click()
     assert Path(download.value.path()).read_bytes() == b"hello from a drop"
 
+    no_toasts(page)
     screenshot(page, "files")
 
     # Delete one, with confirmation.

@@ -16,7 +16,7 @@ T = 20_000  # ms: generous auto-wait
 
 
 def open_settings(page, dash_dev) -> None:
-    page.goto(f"{dash_dev.url}/dashboard/#/settings")
+    page.get_by_test_id("nav-settings").click()
     expect(page.get_by_test_id("settings-urls")).to_be_visible(timeout=T)
 
 
@@ -90,11 +90,12 @@ def test_urls_and_environment_variables(dash_dev, page, screenshot) -> None:
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.splitlines() == ["FAST=x", "FROM_CLI=yes", "STRIPE_KEY=sk_live_456"]
 
+    expect(page.locator(".toast")).to_have_count(0, timeout=T)  # a clean screenshot
     screenshot(page, "settings")
 
     # Remove, with confirmation.
     env_row(page, "STRIPE_KEY").get_by_test_id("env-remove").click()
-    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    page.get_by_test_id("confirm-button").click()
     expect(env_row(page, "STRIPE_KEY")).to_have_count(0, timeout=T)
     assert "STRIPE_KEY" not in env_api(dash_dev)
     assert app_reads(dash_dev, "STRIPE_KEY") is None

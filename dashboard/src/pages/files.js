@@ -19,7 +19,10 @@ function useFileUrl(id, skip) {
 
 function Thumb({ file, onOpen }) {
   const { value: url } = useFileUrl(file._id, !isImage(file.contentType));
-  if (!isImage(file.contentType)) return html`<span class="files-thumb files-thumb-none" />`;
+  if (!isImage(file.contentType)) {
+    const kind = ((file.contentType || "").split(/[/;+]/)[1] || "file").slice(0, 4);
+    return html`<span class="files-thumb files-thumb-none" aria-hidden="true">${kind}</span>`;
+  }
   return html`<button class="files-thumb" title="Preview" data-testid="file-thumb"
     onClick=${() => onOpen(file)}>
     ${url ? html`<img src=${url} alt="" loading="lazy" />` : null}
@@ -94,14 +97,11 @@ export default function FilesPage() {
     }
   }, []);
 
+  // Errors are thrown: the confirmation dialog shows them and stays open.
   const remove = async (ids) => {
-    try {
-      const { deleted } = await mutation("_system/frontend/deleteFiles", { ids });
-      toast(`Deleted ${deleted} file${deleted === 1 ? "" : "s"}`, "ok");
-      setSelected((s) => new Set([...s].filter((id) => !ids.includes(id))));
-    } catch (e) {
-      toast((e.data && e.data.message) || e.message, "error");
-    }
+    const { deleted } = await mutation("_system/frontend/deleteFiles", { ids });
+    toast(`Deleted ${deleted} file${deleted === 1 ? "" : "s"}`, "ok");
+    setSelected((s) => new Set([...s].filter((id) => !ids.includes(id))));
   };
 
   const rows = value ? value.page : [];
@@ -135,14 +135,14 @@ export default function FilesPage() {
   };
 
   const actions = html`
-    ${selected.size > 0 ? html`<${Button} kind="danger" data-testid="files-delete-selected"
+    ${selected.size > 0 ? html`<${Button} kind="danger" testid="files-delete-selected"
       onClick=${() => setConfirm([...selected])}>Delete selected (${selected.size})<//>` : null}
-    <${Button} kind="primary" data-testid="files-upload"
+    <${Button} kind="primary" testid="files-upload"
       onClick=${() => picker.current && picker.current.click()}>Upload files<//>
     <input type="file" multiple hidden ref=${picker} data-testid="files-input"
       onChange=${(e) => { upload(e.target.files); e.target.value = ""; }} />`;
 
-  return html`<${Page} title="Files" actions=${actions}>
+  return html`<${Page} title="Files" actions=${actions} testid="files-page">
     <div class=${`files-drop ${dragging ? "dragging" : ""}`} data-testid="files-drop"
       onDragEnter=${onDragEnter} onDragOver=${(e) => e.preventDefault()}
       onDragLeave=${onDragLeave} onDrop=${onDrop}>
@@ -172,7 +172,7 @@ export default function FilesPage() {
             <td>${formatTime(f._creationTime)}</td>
             <td class="row-actions">
               <${DownloadLink} file=${f} />
-              <${Button} kind="plain" data-testid="file-delete"
+              <${Button} kind="plain" testid="file-delete"
                 onClick=${() => setConfirm([f._id])}>Delete<//>
             </td>
           </tr>`)}
@@ -182,7 +182,7 @@ export default function FilesPage() {
         <${Button} kind="plain" disabled=${cursors.length === 1}
           onClick=${() => setCursors((c) => c.slice(0, -1))}>Previous<//>
         <span class="muted">Page ${cursors.length}</span>
-        <${Button} kind="plain" disabled=${value.isDone} data-testid="files-next"
+        <${Button} kind="plain" disabled=${value.isDone} testid="files-next"
           onClick=${() => setCursors((c) => [...c, value.continueCursor])}>Next<//>
       </div>` : null}
     </div>
@@ -190,7 +190,7 @@ export default function FilesPage() {
     ${confirm ? html`<${ConfirmDelete}
       what=${confirm.length === 1 ? `file ${confirm[0]}` : `${confirm.length} files`}
       typed=${null}
-      onConfirm=${() => { const ids = confirm; setConfirm(null); remove(ids); }}
+      onConfirm=${() => remove(confirm)}
       onClose=${() => setConfirm(null)} />` : null}
   <//>`;
 }

@@ -14,7 +14,7 @@ import "./settings/settings.css";
 
 export default function SettingsPage() {
   const { value: settings, error } = useQuery("_system/frontend/settings", {});
-  return html`<${Page} title="Settings">
+  return html`<${Page} title="Settings" testid="settings-page">
     ${error ? html`<${ErrorBox} error=${error} />` : null}
     ${!settings && !error ? html`<${Loading} />` : null}
     ${settings ? html`<div class="settings">

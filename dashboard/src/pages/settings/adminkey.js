@@ -2,8 +2,8 @@
 // new dashboard session. Every old key (the CLI's, CI's) stops working; the new key is
 // shown once, here, with a copy button, and this dashboard switches to the new session.
 import { html, useState } from "../../lib/html.js";
-import { adminFetch } from "../../lib/client.js";
-import * as sessions from "../../lib/session.js";
+import { adminFetch, connect } from "../../lib/client.js";
+import { storeSession } from "../../lib/session.js";
 import { Button, Modal, toast } from "../../lib/ui.js";
 import { CopyButton } from "./copy.js";
 import { jsonOrThrow } from "./errors.js";
@@ -18,8 +18,9 @@ export function AdminKeySection() {
     try {
       const answer = await jsonOrThrow(
         await adminFetch("/dashboard/api/rotate-admin-key", { method: "POST" }));
-      if (answer.session && typeof sessions.setSession === "function") {
-        sessions.setSession(answer.session);
+      if (answer.session) {
+        storeSession(answer.session); // kept for reloads
+        connect(answer.session); // the live client re-authenticates with it
       }
       setConfirming(false);
       setNewKey(answer.adminKey);
@@ -34,13 +35,13 @@ export function AdminKeySection() {
     <h2>Admin key</h2>
     <p class="muted small">The admin key unlocks the admin API, the CLIs and this dashboard.
       Rotate it if it may have leaked: every copy of the old key stops working at once.</p>
-    <${Button} kind="danger" data-testid="admin-key-rotate"
+    <${Button} kind="danger" testid="admin-key-rotate"
       onClick=${() => setConfirming(true)}>Rotate admin key<//>
     ${confirming ? html`<${Modal} title="Rotate the admin key?" onClose=${() => setConfirming(false)}>
       <p>The current admin key stops working immediately: update your CLI configuration,
         CI secrets and scripts with the new key, which is shown once.</p>
       <div class="settings-actions">
-        <${Button} kind="danger" disabled=${busy} data-testid="admin-key-confirm"
+        <${Button} kind="danger" disabled=${busy} testid="admin-key-confirm"
           onClick=${rotate}>Rotate<//>
         <${Button} kind="plain" onClick=${() => setConfirming(false)}>Cancel<//>
       </div>

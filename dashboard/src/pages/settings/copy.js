@@ -20,6 +20,6 @@ export async function copyText(text, what = "Copied") {
 }
 
 export function CopyButton({ text, what, testid, label = "Copy" }) {
-  return html`<${Button} kind="plain" data-testid=${testid}
+  return html`<${Button} kind="plain" testid=${testid}
     onClick=${() => copyText(text, what)}>${label}<//>`;
 }

@@ -32,7 +32,7 @@ function EditRow({ draft, setDraft, onSave, onCancel, saving }) {
         <input class="mono" placeholder="value" aria-label="Value" value=${draft.value}
           data-testid="env-value-input" onKeyDown=${key}
           onInput=${(e) => setDraft({ ...draft, value: e.target.value, error: null })} />
-        <${Button} kind="primary" disabled=${saving} data-testid="env-save" onClick=${onSave}>Save<//>
+        <${Button} kind="primary" disabled=${saving} testid="env-save" onClick=${onSave}>Save<//>
         <${Button} kind="plain" onClick=${onCancel}>Cancel<//>
       </div>
       ${draft.error
@@ -70,13 +70,10 @@ export function EnvSection({ settings }) {
     }
   };
 
+  // Errors are thrown: the confirmation dialog shows them and stays open.
   const remove = async (name) => {
-    try {
-      await applyChanges([{ name, value: null }]);
-      toast(`Removed ${name}`, "ok");
-    } catch (e) {
-      toast(e.message, "error");
-    }
+    await applyChanges([{ name, value: null }]);
+    toast(`Removed ${name}`, "ok");
   };
 
   const editRow = (key) => html`<${EditRow} key=${key} draft=${draft} setDraft=${setDraft}
@@ -90,7 +87,7 @@ export function EnvSection({ settings }) {
         ${env.length > 0 ? html`<${CopyButton} text=${allLines} label="Copy all"
           what=${`Copied ${env.length} variable${env.length === 1 ? "" : "s"}`}
           testid="env-copy-all" />` : null}
-        <${Button} kind="primary" data-testid="env-add" disabled=${draft !== null}
+        <${Button} kind="primary" testid="env-add" disabled=${draft !== null}
           onClick=${() => setDraft({ original: null, name: "", value: "", error: null })}>
           Add variable<//>
       </div>
@@ -109,9 +106,9 @@ export function EnvSection({ settings }) {
                 <td class="mono" data-testid="env-name">${row.name}</td>
                 <td class="mono env-value" data-testid="env-value" title=${row.value}>${row.value}</td>
                 <td class="row-actions">
-                  <${Button} kind="plain" disabled=${draft !== null} data-testid="env-edit"
+                  <${Button} kind="plain" disabled=${draft !== null} testid="env-edit"
                     onClick=${() => setDraft({ original: row.name, name: row.name, value: row.value, error: null })}>Edit<//>
-                  <${Button} kind="plain" disabled=${draft !== null} data-testid="env-remove"
+                  <${Button} kind="plain" disabled=${draft !== null} testid="env-remove"
                     onClick=${() => setRemoving(row.name)}>Remove<//>
                 </td>
               </tr>`))}
@@ -119,7 +116,7 @@ export function EnvSection({ settings }) {
         </tbody>
       </table>`}
     ${removing ? html`<${ConfirmDelete} what=${`environment variable ${removing}`} typed=${null}
-      onConfirm=${() => { const name = removing; setRemoving(null); remove(name); }}
+      label="Remove" onConfirm=${() => remove(removing)}
       onClose=${() => setRemoving(null)} />` : null}
   </section>`;
 }

@@ -71,7 +71,7 @@ function ExportPanel() {
     <div class="settings-actions">
       <label class="checkbox"><input type="checkbox" checked=${includeStorage}
         onChange=${(e) => setIncludeStorage(e.target.checked)} /> Include file storage</label>
-      <${Button} kind="primary" disabled=${running} data-testid="export-start"
+      <${Button} kind="primary" disabled=${running} testid="export-start"
         onClick=${start}>${running ? "Exporting…" : "Export snapshot"}<//>
     </div>
     ${error ? html`<div class="env-error" role="alert">${error}</div>` : null}
@@ -79,7 +79,7 @@ function ExportPanel() {
       <span class=${`badge state-${latest.state}`} data-testid="export-state">${latest.state}</span>
       ${running ? html`<progress class="indeterminate" />` : null}
       ${latest.state === "completed" ? html`<span>snapshot of ${formatTime(nsToMs(latest.start_ts))}</span>
-        <${Button} kind="plain" disabled=${downloading} data-testid="export-download"
+        <${Button} kind="plain" disabled=${downloading} testid="export-download"
           onClick=${download}>Download ${latest.zip_file}<//>` : null}
       ${latest.state === "failed" ? html`<span class="env-error">${latest.error_message}</span>` : null}
     </div>` : html`<div class="muted small">No export yet.</div>`}
@@ -126,7 +126,7 @@ function ImportJob({ importId, onDone }) {
     ${state === "waiting_for_confirmation" ? html`<div>
       <pre class="snapshot-summary" data-testid="import-summary">${summary}</pre>
       <div class="settings-actions">
-        <${Button} kind="danger" disabled=${busy} data-testid="import-confirm"
+        <${Button} kind="danger" disabled=${busy} testid="import-confirm"
           onClick=${() => act("/api/perform_import")}>Import<//>
         <${Button} kind="plain" disabled=${busy} onClick=${() => act("/api/cancel_import")}>Cancel<//>
       </div></div>` : null}
@@ -172,7 +172,7 @@ function ImportPanel() {
         ${MODES.map(([value, label]) => html`<option value=${value}>${label}</option>`)}
       </select>
       <${Button} kind="primary" disabled=${!file || uploaded !== null || importId !== null}
-        data-testid="import-start" onClick=${start}>Upload<//>
+        testid="import-start" onClick=${start}>Upload<//>
     </div>
     ${uploaded !== null && file ? html`<div class="snapshot-status">
       <progress max=${file.size || 1} value=${uploaded} />
