@@ -122,6 +122,7 @@ def test_upload_preview_download_and_delete(dash_dev, page, screenshot) -> None:
     expect(row(page, image)).to_have_count(0, timeout=T)
     expect(row(page, stored_by_app)).to_have_count(0, timeout=T)
     assert not {image, stored_by_app} & set(files(dash_dev))
+    assert page.js_errors == []
 
 
 def test_upload_error_is_shown(dash_dev, page) -> None:
@@ -136,3 +137,21 @@ def test_upload_error_is_shown(dash_dev, page) -> None:
     expect(page.get_by_test_id("file-upload-error")).to_contain_text(
         "broken.txt: This upload URL's token is not valid", timeout=T)
     assert set(files(dash_dev)) == before
+
+
+def test_pages_of_files(dash_dev, page) -> None:
+    """25 files a page, newest first; Next and Previous walk the cursor."""
+    for n in range(30 - len(files(dash_dev))):
+        dash_dev.run("action", "filesset:store", {"text": f"file {n}", "content_type": "text/plain"})
+    total = len(files(dash_dev))
+    assert total >= 30
+    open_files(page, dash_dev)
+    rows = page.locator('[data-testid="file-row"]')
+    expect(rows).to_have_count(25, timeout=T)
+    first = rows.first.get_attribute("data-id")
+    page.get_by_test_id("files-next").click()
+    expect(rows).to_have_count(total - 25, timeout=T)
+    assert first not in {rows.nth(i).get_attribute("data-id") for i in range(total - 25)}
+    page.get_by_role("button", name="Previous").click()
+    expect(rows).to_have_count(25, timeout=T)
+    expect(rows.first).to_have_attribute("data-id", first, timeout=T)

@@ -12,6 +12,9 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import expect
 
+from tests.dashboard.conftest import open_dashboard
+from tests.e2e.conftest import copy_app, start_server
+
 T = 20_000  # ms: generous auto-wait
 
 
@@ -99,6 +102,7 @@ def test_urls_and_environment_variables(dash_dev, page, screenshot) -> None:
     expect(env_row(page, "STRIPE_KEY")).to_have_count(0, timeout=T)
     assert "STRIPE_KEY" not in env_api(dash_dev)
     assert app_reads(dash_dev, "STRIPE_KEY") is None
+    assert page.js_errors == []
 
 
 def test_auth_providers_empty_state(dash_dev, page) -> None:
@@ -134,3 +138,27 @@ def test_export_snapshot_progress_download_and_import(dash_dev, page) -> None:
     importer.get_by_test_id("import-confirm").click()
     expect(importer.get_by_test_id("import-state")).to_have_text("completed", timeout=60_000)
     assert kept in {f["id"] for f in dash_dev.run("query", "filesset:files", {})["value"]}
+
+
+def test_auth_providers_on_serve(browser, tmp_path) -> None:
+    """The providers of convex/auth_config.py, on a production deployment."""
+    server = start_server(copy_app("dashsettings", tmp_path), "serve")
+    page = None
+    try:
+        page = open_dashboard(browser, server, hash="#/settings")
+        expect(page.get_by_test_id("settings-urls")).to_be_visible(timeout=T)
+        expect(page.get_by_test_id("settings-urls")).to_contain_text(
+            "production (syncline serve)", timeout=T)
+        providers = page.get_by_test_id("auth-provider")
+        expect(providers).to_have_count(2, timeout=T)
+        expect(providers.nth(0)).to_contain_text("OpenID Connect")
+        expect(providers.nth(0)).to_contain_text("https://tenant.example.com")
+        expect(providers.nth(0)).to_contain_text("app-123")
+        expect(providers.nth(1)).to_contain_text("Custom JWT")
+        expect(providers.nth(1)).to_contain_text("https://jwt.example.com/.well-known/jwks.json")
+        expect(providers.nth(1)).to_contain_text("RS256")
+        assert page.js_errors == []
+    finally:
+        if page is not None:
+            page.context.close()
+        server.stop()

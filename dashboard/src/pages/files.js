@@ -11,6 +11,9 @@ import "./files/files.css";
 
 const PAGE_SIZE = 25;
 
+// How a non-image file is labelled in its thumbnail, by the subtype of its content type.
+const SHORT_TYPES = { plain: "txt", javascript: "js", "octet-stream": "bin", markdown: "md" };
+
 const isImage = (type) => typeof type === "string" && type.startsWith("image/");
 
 function useFileUrl(id, skip) {
@@ -20,7 +23,8 @@ function useFileUrl(id, skip) {
 function Thumb({ file, onOpen }) {
   const { value: url } = useFileUrl(file._id, !isImage(file.contentType));
   if (!isImage(file.contentType)) {
-    const kind = ((file.contentType || "").split(/[/;+]/)[1] || "file").slice(0, 4);
+    const subtype = (file.contentType || "").split(/[/;+]/)[1] || "file";
+    const kind = (SHORT_TYPES[subtype] || subtype).slice(0, 4);
     return html`<span class="files-thumb files-thumb-none" aria-hidden="true">${kind}</span>`;
   }
   return html`<button class="files-thumb" title="Preview" data-testid="file-thumb"
