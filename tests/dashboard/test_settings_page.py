@@ -111,7 +111,7 @@ def test_auth_providers_empty_state(dash_dev, page) -> None:
     expect(auth).to_contain_text("No authentication providers", timeout=T)
 
 
-def test_export_snapshot_progress_download_and_import(dash_dev, page) -> None:
+def test_export_snapshot_progress_download_and_import(dash_dev, page, screenshot) -> None:
     kept = dash_dev.run("action", "filesset:store", {"text": "in the snapshot",
                                                      "content_type": "text/plain"})["value"]
     open_settings(page, dash_dev)
@@ -137,6 +137,9 @@ def test_export_snapshot_progress_download_and_import(dash_dev, page) -> None:
         "Import change summary", timeout=T)
     importer.get_by_test_id("import-confirm").click()
     expect(importer.get_by_test_id("import-state")).to_have_text("completed", timeout=60_000)
+    page.get_by_test_id("settings-snapshots").scroll_into_view_if_needed()
+    expect(page.locator(".toast")).to_have_count(0, timeout=T)
+    screenshot(page, "settings-snapshots")
     assert kept in {f["id"] for f in dash_dev.run("query", "filesset:files", {})["value"]}
 
 

@@ -103,6 +103,8 @@ async function uploadSnapshot(file, mode, onProgress) {
   return importId;
 }
 
+const written = (n) => `Imported ${String(n)} ${Number(n) === 1 ? "document or file" : "documents and files"}`;
+
 function ImportJob({ importId, onDone }) {
   const { value: job } = useQuery("_system/cli/queryImport", { importId });
   const [busy, setBusy] = useState(false);
@@ -133,7 +135,7 @@ function ImportJob({ importId, onDone }) {
     ${state === "in_progress" ? html`<span>${job.state.progress_message}</span>
       <progress class="indeterminate" />` : null}
     ${state === "completed" ? html`<span data-testid="import-result">
-      ${String(job.state.num_rows_written)} documents and files written</span>
+      ${written(job.state.num_rows_written)}</span>
       <${Button} kind="plain" onClick=${onDone}>Done<//>` : null}
     ${state === "failed" ? html`<span class="env-error" data-testid="import-error">${job.state.error_message}</span>
       <${Button} kind="plain" onClick=${onDone}>Dismiss<//>` : null}
