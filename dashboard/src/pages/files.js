@@ -16,8 +16,14 @@ const SHORT_TYPES = { plain: "txt", javascript: "js", "octet-stream": "bin", mar
 
 const isImage = (type) => typeof type === "string" && type.startsWith("image/");
 
+// The file's URL (`ctx.storage.get_url`'s), on this page's origin: the dashboard is served
+// by the deployment itself, and a same-origin link is one the browser downloads (the
+// `download` attribute is ignored across origins, say localhost vs 127.0.0.1).
 function useFileUrl(id, skip) {
-  return useQuery("_system/frontend/fileUrl", { id }, { skip });
+  const { value } = useQuery("_system/frontend/fileUrl", { id }, { skip });
+  if (!value) return { value };
+  const url = new URL(value);
+  return { value: `${window.location.origin}${url.pathname}${url.search}` };
 }
 
 function Thumb({ file, onOpen }) {
@@ -53,7 +59,8 @@ function Preview({ file, onClose }) {
 
 function DownloadLink({ file }) {
   const { value: url } = useFileUrl(file._id, false);
-  if (!url) return html`<span class="muted">…</span>`;
+  // Without its URL yet, the same text unlinked: no jump when it arrives.
+  if (!url) return html`<a class="muted" aria-disabled="true">Download</a>`;
   return html`<a href=${url} download=${file._id} data-testid="file-download">Download</a>`;
 }
 
