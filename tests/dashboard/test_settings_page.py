@@ -210,3 +210,13 @@ def test_rotate_admin_key(browser, tmp_path) -> None:
         if page is not None:
             page.context.close()
         server.stop()
+
+
+def test_import_of_a_bad_file_says_why(dash_dev, page) -> None:
+    open_settings(page, dash_dev)
+    importer = page.get_by_test_id("import-panel")
+    importer.get_by_test_id("import-file").set_input_files(files=[
+        {"name": "notes.zip", "mimeType": "application/zip", "buffer": b"not a zip at all"}])
+    importer.get_by_test_id("import-start").click()
+    expect(importer.get_by_test_id("import-state")).to_have_text("failed", timeout=T)
+    expect(importer.get_by_test_id("import-error")).to_contain_text("Not a ZIP file", timeout=T)
