@@ -220,3 +220,34 @@ def test_import_of_a_bad_file_says_why(dash_dev, page) -> None:
     importer.get_by_test_id("import-start").click()
     expect(importer.get_by_test_id("import-state")).to_have_text("failed", timeout=T)
     expect(importer.get_by_test_id("import-error")).to_contain_text("Not a ZIP file", timeout=T)
+
+
+def test_paste_env_file(dash_dev, page) -> None:
+    """Pasting .env lines into a new variable's name adds them all, in one change: one bad
+    line refuses them all, with the server's reason."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    open_settings(page, dash_dev)
+    env = page.get_by_test_id("settings-env")
+
+    def paste(text: str) -> None:
+        page.evaluate("text => navigator.clipboard.writeText(text)", text)
+        env.get_by_test_id("env-name-input").focus()
+        page.keyboard.press("Control+V")
+
+    env.get_by_test_id("env-add").click()
+    paste("PASTED_A=1\n9_BAD=2\n")
+    expect(env.get_by_test_id("env-error")).to_contain_text("9_BAD", timeout=T)
+    assert not {"PASTED_A", "9_BAD"} & set(env_api(dash_dev))
+    paste("# from .env\nexport PASTED_A=1\nPASTED_B=\"two words\"\n")
+    expect(env_row(page, "PASTED_B").get_by_test_id("env-value")).to_have_text("two words",
+                                                                             timeout=T)
+    variables = env_api(dash_dev)
+    assert variables["PASTED_A"] == "1" and variables["PASTED_B"] == "two words"
+    # One line fills the two fields, to be saved.
+    env.get_by_test_id("env-add").click()
+    paste("PASTED_C=three")
+    expect(env.get_by_test_id("env-value-input")).to_have_value("three", timeout=T)
+    expect(env.get_by_test_id("env-name-input")).to_have_value("PASTED_C", timeout=T)
+    env.get_by_test_id("env-save").click()
+    expect(env_row(page, "PASTED_C")).to_be_visible(timeout=T)
+    assert page.js_errors == []

@@ -18,7 +18,36 @@ async function applyChanges(changes) {
   await jsonOrThrow(response);
 }
 
-function EditRow({ draft, setDraft, onSave, onCancel, saving }) {
+/** `NAME=value` lines (a .env file: `export `, quotes and # comments allowed) as
+ * `[name, value]` pairs; null if some non-empty line is not one. */
+export function parseEnvLines(text) {
+  const pairs = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const match = line.match(/^(?:export\s+)?([^=\s]+)\s*=\s*(.*)$/);
+    if (!match) return null;
+    let value = match[2];
+    const quoted = value.match(/^(["'])(.*)\1$/);
+    if (quoted) value = quoted[2];
+    pairs.push([match[1], value]);
+  }
+  return pairs;
+}
+
+function EditRow({ draft, setDraft, onSave, onCancel, saving, onPasteMany }) {
+  // Pasting `NAME=value` into the name of a new variable fills both fields; pasting
+  // several lines (a .env file) adds them all at once.
+  const paste = (e) => {
+    if (!onPasteMany) return;
+    const text = e.clipboardData ? e.clipboardData.getData("text") : "";
+    if (!text.includes("=")) return;
+    const pairs = parseEnvLines(text);
+    if (!pairs || pairs.length === 0) return;
+    e.preventDefault();
+    if (pairs.length === 1) setDraft({ ...draft, name: pairs[0][0], value: pairs[0][1], error: null });
+    else onPasteMany(pairs);
+  };
   const key = (e) => {
     if (e.key === "Enter") onSave();
     if (e.key === "Escape") onCancel();
@@ -27,7 +56,7 @@ function EditRow({ draft, setDraft, onSave, onCancel, saving }) {
     <td colspan="3">
       <div class="env-edit-fields">
         <input class="mono" placeholder="NAME" aria-label="Name" value=${draft.name}
-          data-testid="env-name-input" autofocus onKeyDown=${key}
+          data-testid="env-name-input" autofocus onKeyDown=${key} onPaste=${paste}
           onInput=${(e) => setDraft({ ...draft, name: e.target.value, error: null })} />
         <input class="mono" placeholder="value" aria-label="Value" value=${draft.value}
           data-testid="env-value-input" onKeyDown=${key}
@@ -76,8 +105,29 @@ export function EnvSection({ settings }) {
     toast(`Removed ${name}`, "ok");
   };
 
+  // Several variables pasted at once: one atomic change, validated by the server.
+  const addMany = async (pairs) => {
+    const existing = new Set(env.map((row) => row.name));
+    const clash = pairs.find(([name]) => existing.has(name));
+    if (clash) {
+      setDraft({ ...draft, error: `A variable named ${clash[0]} exists already: edit it instead` });
+      return;
+    }
+    setSaving(true);
+    try {
+      await applyChanges(pairs.map(([name, value]) => ({ name, value })));
+      toast(`Added ${pairs.length} variables`, "ok");
+      setDraft(null);
+    } catch (e) {
+      setDraft({ ...draft, error: e.message });
+    } finally {
+      setSaving(false);
+    }
+  };
+
   const editRow = (key) => html`<${EditRow} key=${key} draft=${draft} setDraft=${setDraft}
-    onSave=${save} onCancel=${() => setDraft(null)} saving=${saving} />`;
+    onSave=${save} onCancel=${() => setDraft(null)} saving=${saving}
+    onPasteMany=${draft && draft.original === null ? addMany : null} />`;
   const allLines = env.map((row) => `${row.name}=${row.value}`).join("\n");
 
   return html`<section class="settings-section" data-testid="settings-env">
@@ -94,7 +144,8 @@ export function EnvSection({ settings }) {
     </div>
     <p class="muted small">Functions read them with os.environ; a change applies to the next call.
       At most ${settings.envLimits.maxVariables} variables; names are letters, digits and
-      underscores, starting with a letter.</p>
+      underscores, starting with a letter. Paste <code>NAME=value</code> lines (a .env file)
+      into a new variable's name to add them all.</p>
     ${env.length === 0 && draft === null
       ? html`<${Empty} title="No environment variables" hint="Add one for API keys and other configuration your functions read." />`
       : html`<table class="env-table" data-testid="env-table">
