@@ -7,8 +7,10 @@ installed in every deployment.
 import syncline.system.cli_functions  # noqa: F401
 import syncline.system.cli_jobs  # noqa: F401
 import syncline.system.dashboard  # noqa: F401
+import syncline.system.dashboard_files  # noqa: F401
 import syncline.system.dashboard_logs  # noqa: F401
 import syncline.system.dashboard_metrics  # noqa: F401
 import syncline.system.dashboard_schedules  # noqa: F401
+import syncline.system.dashboard_settings  # noqa: F401
 import syncline.system.history  # noqa: F401
 import syncline.system.metrics_functions  # noqa: F401
