@@ -39,7 +39,7 @@ from syncline.storage.sqlite import Durability
 from syncline.sync.engine import SyncEngine
 from syncline.system import SystemServices, history, install_system_functions
 from syncline.system.function_logs import FunctionLogPolicy, FunctionLogs
-from syncline.system.live_feeds import signalling_feeds
+from syncline.system.live_feeds import METRICS_FEED, signalling_feeds
 from syncline.system.metrics import FILE_NAME as METRICS_FILE
 from syncline.system.metrics import Metrics, live_gauges
 
@@ -101,6 +101,8 @@ class Deployment:
         # Counts survive restarts (saved every 10 s and on a clean stop): system/metrics.py.
         self.metrics = self.runner.metrics = Metrics(self.data_dir / METRICS_FILE)
         self.metrics.live = live_gauges(self.sync, self.scheduler)
+        # Sessions and subscriptions are gauges, not executions: their changes signal too.
+        self.metrics.on_gauges_changed = lambda: self.db.feeds.changed(METRICS_FEED)
         # `_system/...` functions and the services they reach as ctx.deployment (SYSTEM_API.md)
         self.system = SystemServices(db=self.db, runner=self.runner, env=self.env,
                                      files=self.files, scheduler=self.scheduler, crons=self.crons)

@@ -183,8 +183,12 @@ export function Chart({ series, unit = "", height = 160, testid }) {
     const opts = {
       width: box.current.clientWidth || 400,
       height,
-      series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: colors[i % colors.length], width: 2, spanGaps: true }))],
-      axes: [axis, { ...axis, values: (u, ticks) => ticks.map((t) => `${t}${unit}`) }],
+      // Points as well as lines: a fresh deployment's one minute of data is still visible.
+      series: [{}, ...series.map((s, i) => ({
+        label: s.label, stroke: colors[i % colors.length], width: 2, spanGaps: true,
+        points: { show: true, size: 5, fill: colors[i % colors.length] },
+      }))],
+      axes: [axis, { ...axis, size: 64, values: (u, ticks) => ticks.map((t) => `${t}${unit}`) }],
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
     };

@@ -2,8 +2,8 @@
 // new dashboard session. Every old key (the CLI's, CI's) stops working; the new key is
 // shown once, here, with a copy button, and this dashboard switches to the new session.
 import { html, useState } from "../../lib/html.js";
-import { adminFetch, connect } from "../../lib/client.js";
-import { storeSession } from "../../lib/session.js";
+import { adminFetch } from "../../lib/client.js";
+import { replaceSession } from "../../lib/session.js";
 import { Button, Modal, toast } from "../../lib/ui.js";
 import { CopyButton } from "./copy.js";
 import { jsonOrThrow } from "./errors.js";
@@ -18,10 +18,7 @@ export function AdminKeySection() {
     try {
       const answer = await jsonOrThrow(
         await adminFetch("/dashboard/api/rotate-admin-key", { method: "POST" }));
-      if (answer.session) {
-        storeSession(answer.session); // kept for reloads
-        connect(answer.session); // the live client re-authenticates with it
-      }
+      if (answer.session) replaceSession(answer.session); // kept, and the client re-authenticates
       setConfirming(false);
       setNewKey(answer.adminKey);
     } catch (e) {
