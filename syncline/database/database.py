@@ -73,7 +73,8 @@ class Database:
         self._clock_lock = threading.Lock()
         self._last_creation_time = catalog.max_creation_time
         self.committer = Committer(
-            persistence, catalog.max_ts, self.tables.mark_persisted, self.tables.unpersisted
+            persistence, catalog.max_ts, self.tables.mark_persisted, self.tables.unpersisted,
+            counts=persistence.count_all_documents(catalog.max_ts),
         )
         self._closed = False
         # Transactions begun and maybe still running: pruning never passes their snapshots.

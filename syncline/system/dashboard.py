@@ -14,9 +14,8 @@ transaction, so subscribed they are live where the data is in the database.
 - `deploymentState`: running state, mode, instance name, URLs, counts;
 - `functionSpec`: the function spec (function_spec.py), as `_system/cli/modules:apiSpec`.
 
-Counting reads every document of a table (the counts' read set is the whole table, so they
-re-run on its writes); it is not held to a function's read limits, since an admin view of
-a big table must still answer.
+Counts are the ones the database maintains (database/counts.py): no document is read, and
+the read set is still the whole table, so they re-run on its writes.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from __future__ import annotations
 from typing import Any
 
 from syncline import __version__
-from syncline.database.transaction import UnlimitedUsage
 from syncline.functions.scheduling import SCHEDULED_FUNCTIONS
 from syncline.schema import v
 from syncline.system.cli_functions import PAGINATION
@@ -39,32 +37,20 @@ CRON_SCAN = 1_000  # newest jobs searched for a cron's last runs
 ORDER = v.optional(v.union(v.literal("asc"), v.literal("desc")))
 
 
-def _unlimited(ctx: Any) -> None:
-    tx = ctx.db.transaction
-    if not isinstance(tx.usage, UnlimitedUsage):
-        usage = UnlimitedUsage()
-        for name in tx.usage.__slots__:
-            setattr(usage, name, getattr(tx.usage, name))
-        tx.usage = usage
-
-
-async def count_documents(ctx: Any, table: str) -> int:
-    _unlimited(ctx)
-    count = 0
-    async for _ in ctx.db.query(table):
-        count += 1
-    return count
+def count_documents(ctx: Any, table: str) -> int:
+    """The table's maintained document count (Transaction.document_count)."""
+    return ctx.db.transaction.document_count(table, system=table.startswith("_"))
 
 
 @system_query("_system/frontend/tables")
 async def tables(ctx: Any) -> list[dict[str, Any]]:
-    return [{"name": name, "documents": await count_documents(ctx, name)}
+    return [{"name": name, "documents": count_documents(ctx, name)}
             for name in ctx.db.user_tables()]
 
 
 @system_query("_system/frontend/tableSize", args={"table": v.string()})
 async def table_size(ctx: Any, table: str) -> int:
-    return await count_documents(ctx, readable_table(ctx, table))
+    return count_documents(ctx, readable_table(ctx, table))
 
 
 @system_query("_system/frontend/paginatedTableDocuments", args={
