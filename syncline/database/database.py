@@ -70,6 +70,7 @@ class Database:
             schema_from_json(catalog.schema_json) if catalog.schema_json else None
         )
         self._indexes = IndexCatalog.from_records(0, catalog.indexes, self.tables)
+        self._hidden: set[int] = persistence.hidden_tables()
         self._clock_lock = threading.Lock()
         self._last_creation_time = catalog.max_creation_time
         self.committer = Committer(
@@ -150,7 +151,30 @@ class Database:
         await done
 
     def table_names(self) -> list[str]:
-        return self.tables.names()
+        """User tables in storage, but not those an admin deleted while they stay empty."""
+        names = self.tables.names()
+        if not self._hidden:
+            return names
+        hidden = {info.name for number in self._hidden
+                  if (info := self.tables.by_number(number)) is not None
+                  and self.committer.document_count(number, self.visible_ts) == 0}
+        return [name for name in names if name not in hidden]
+
+    @property
+    def hidden_table_numbers(self) -> frozenset[int]:
+        return frozenset(self._hidden)
+
+    async def hide_table(self, name: str) -> None:
+        """An admin deleted table `name` (the dashboard's "delete table", after deleting its
+        documents): leave it out of `table_names` while it is empty. Its number stays taken
+        (document IDs and history name it); a new document makes it listed again."""
+        info = self.tables.get(name)
+        if info is None:
+            return
+        hidden = self._hidden | {info.number}
+        await asyncio.wrap_future(self.committer.run_maintenance(
+            lambda: self.persistence.set_hidden_tables(hidden)))
+        self._hidden = hidden
 
     # -- applied requests (exactly-once mutations; see Transaction.record_applied_request) --
 

@@ -177,6 +177,8 @@ class Transaction:
         self._state = "open"
         self.commit_ts: int | None = None
         self._applied_request: AppliedRequest | None = None
+        # Set by whoever changed the table list without creating a table (hide_table).
+        self.table_names_changed = False
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -315,6 +317,10 @@ class Transaction:
         listing them re-runs when a commit creates a table."""
         self._check_open()
         self.reads.add(TABLE_NAMES_INDEX, b"", None)
+        for number in self._db.hidden_table_numbers:  # listed again once written
+            info = self._tables.by_number(number)
+            if info is not None:
+                self.reads.add(info.by_id.id, b"", None)
         names = set(self._db.table_names())
         for write in self._writes.values():
             if write.current is not None and not is_system_table(write.table.number):
@@ -665,9 +671,11 @@ class Transaction:
             if (write.original is None) != (write.current is None):
                 count_deltas[number] = count_deltas.get(number, 0) + (
                     1 if write.original is None else -1)
-            if number in new_tables:  # a table appears: whoever read the names re-reads
+            if number in new_tables or self.table_names_changed:
+                # A table appears (or an admin hid one): whoever read the names re-reads.
                 touched.append((TABLE_NAMES_INDEX, _table_key(number), i))
                 new_tables.discard(number)
+                self.table_names_changed = False
             for info in self._indexes.search_indexes(write.table.name):
                 change = search_change(info, write.document_id, write.original, write.current)
                 if change is None:

@@ -219,6 +219,14 @@ class Persistence(ABC):
                 return count
             after = page[-1].internal_id
 
+    def hidden_tables(self) -> set[int]:
+        """Numbers of the tables an admin deleted (Database.hide_table)."""
+        return set(getattr(self, "_hidden_tables", ()))
+
+    def set_hidden_tables(self, numbers: set[int]) -> None:
+        """Store `hidden_tables` durably. Called only from the committer's writer thread."""
+        self._hidden_tables = set(numbers)
+
     def count_all_documents(self, ts: int) -> dict[int, int]:
         """Live documents per table number at `ts` (tables with none may be absent); read
         once at open to start the maintained counts (database/counts.py)."""

@@ -779,6 +779,14 @@ class SQLitePersistence(Persistence):
             self._failed_write(error)
             raise
 
+    def hidden_tables(self) -> set[int]:
+        row = self._writer.execute(
+            "SELECT value FROM meta WHERE key = 'hidden_tables'").fetchone()
+        return {int(n) for n in row[0].split(",")} if row and row[0] else set()
+
+    def set_hidden_tables(self, numbers: set[int]) -> None:
+        self._write_meta({"hidden_tables": ",".join(map(str, sorted(numbers)))})
+
     def count_documents(self, table_number: int, ts: int) -> int:
         with self._reader() as conn:
             row = conn.execute(_COUNT_TABLE, {"table": table_number, "ts": ts}).fetchone()

@@ -7,5 +7,6 @@ installed in every deployment.
 import syncline.system.cli_functions  # noqa: F401
 import syncline.system.cli_jobs  # noqa: F401
 import syncline.system.dashboard  # noqa: F401
+import syncline.system.dashboard_data  # noqa: F401
 import syncline.system.history  # noqa: F401
 import syncline.system.metrics_functions  # noqa: F401

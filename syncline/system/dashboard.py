@@ -3,8 +3,7 @@ transaction, so subscribed they are live where the data is in the database.
 
 - `tables`: `[{name, documents}]`, user tables with their document counts;
 - `tableSize` `{table}`: one table's count;
-- `paginatedTableDocuments` `{table, index?, order?, paginationOpts}`: a page of a table's
-  documents in any index's order, either direction, from a cursor;
+- `paginatedTableDocuments` (dashboard_data.py, with the Data page's other functions);
 - `schema`: the pushed schema (Convex's export shape) and every table's indexes as the
   database has them, with their backfill state (syncline backfills inside the push, so an
   index a table has is always `done`);
@@ -51,17 +50,6 @@ async def tables(ctx: Any) -> list[dict[str, Any]]:
 @system_query("_system/frontend/tableSize", args={"table": v.string()})
 async def table_size(ctx: Any, table: str) -> int:
     return count_documents(ctx, readable_table(ctx, table))
-
-
-@system_query("_system/frontend/paginatedTableDocuments", args={
-    "table": v.string(), "index": v.optional(v.string()), "order": ORDER,
-    "paginationOpts": PAGINATION})
-async def table_documents(ctx: Any, table: str, paginationOpts: dict[str, Any],  # noqa: N803
-                          index: str | None = None, order: str | None = None) -> Any:
-    query = ctx.db.query(readable_table(ctx, table))
-    if index is not None:
-        query = query.with_index(index)
-    return await query.order(order or "desc").paginate(paginationOpts)
 
 
 @system_query("_system/frontend/schema")

@@ -67,7 +67,7 @@ async def test_counts_are_exact_under_concurrent_inserts_and_deletes(db: Databas
 
     async def writer(k: int) -> None:
         for step in range(40):
-            async def fn(tx):
+            async def fn(tx, step=step):
                 docs = await tx.query("t").take(3)
                 if docs and rng.random() < 0.4:
                     await tx.delete(docs[rng.randrange(len(docs))]["_id"])
@@ -104,7 +104,7 @@ async def test_old_snapshots_even_older_than_the_counts_remember(db: Database) -
         await insert(db, "t", 2)
         history.append((db.visible_ts, await scanned(db, "t")))
         ids = [d["_id"] for d in await db.read(lambda tx: tx.query("t").take(1))]
-        await db.run_transaction(lambda tx: tx.delete(ids[0]))
+        await db.run_transaction(lambda tx, first=ids[0]: tx.delete(first))
         history.append((db.visible_ts, await scanned(db, "t")))
     for ts, expected in history:  # the early ones come from storage's count
         assert counted(db, "t", ts) == expected
