@@ -19,6 +19,7 @@ import orjson
 
 from syncline.database.catalog import IndexCatalog, IndexInfo, SearchIndexInfo, TableRegistry
 from syncline.database.committer import CommitListener, Committer
+from syncline.database.feeds import Feeds
 from syncline.database.index_range import index_key
 from syncline.database.retention import HistoryPruner, PruneReport, RetentionPolicy
 from syncline.database.search import SearchIndexes
@@ -73,6 +74,7 @@ class Database:
         self._hidden: set[int] = persistence.hidden_tables()
         self._clock_lock = threading.Lock()
         self._last_creation_time = catalog.max_creation_time
+        self.feeds = Feeds()  # in-memory sources queries may depend on (feeds.py)
         self.committer = Committer(
             persistence, catalog.max_ts, self.tables.mark_persisted, self.tables.unpersisted,
             counts=persistence.count_all_documents(catalog.max_ts),

@@ -38,6 +38,7 @@ from syncline.storage.sqlite import Durability
 from syncline.sync.engine import SyncEngine
 from syncline.system import SystemServices, history, install_system_functions
 from syncline.system.function_logs import FunctionLogPolicy, FunctionLogs
+from syncline.system.live_feeds import signalling_feeds
 from syncline.system.metrics import FILE_NAME as METRICS_FILE
 from syncline.system.metrics import Metrics, live_gauges
 
@@ -76,7 +77,8 @@ class Deployment:
         self.admin_keys = AdminKeys.for_data_dir(self.data_dir, instance_name)
         self.function_logs = FunctionLogs(self.data_dir, log_policy)  # survives restarts
         self.runner = FunctionRunner(self.db, dev=dev, keep_records=0,
-                                     on_record=self.function_logs.recorder(on_record))
+                                     on_record=self.function_logs.recorder(
+                                         signalling_feeds(self.db.feeds, on_record)))
         self.auth_verifier = TokenVerifier([])  # replaced by each push's auth_config.py
         self.authenticator = Authenticator(self.admin_keys, lambda: self.auth_verifier)
         self.sync = SyncEngine(self.runner, self.db, dev=dev,

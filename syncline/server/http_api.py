@@ -34,6 +34,7 @@ from syncline.functions.references import InvalidFunctionPathError, path_from_ur
 from syncline.functions.registration import FunctionKind
 from syncline.server.admin_api import admin_routes
 from syncline.server.cli_import_api import cli_import_routes
+from syncline.server.dashboard import dashboard_routes
 from syncline.server.data_api import data_routes
 from syncline.server.deployment import Deployment
 from syncline.server.env_api import env_routes
@@ -214,6 +215,7 @@ def create_api_app(deployment: Deployment) -> BoundedBodies:
         *sync_routes(deployment),
         *metrics_routes(deployment),
         *system_routes(deployment),
+        *dashboard_routes(deployment),
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
                              allow_headers=["*"]),

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from syncline.database import Database
+from syncline.database.feeds import feed_change
 from syncline.database.write_log import LoggedCommit
 from syncline.errors import AuthenticationError
 from syncline.functions import Credentials, FunctionRunner, Outcome, function_path
@@ -51,6 +52,9 @@ Authenticator = Callable[[str, str | None, dict[str, Any] | None], Awaitable[Cre
 # Query set modifications applied (and new queries computed) per hold of the engine lock:
 # a ModifyQuerySet of 10,000 queries keeps other sessions waiting one slice at a time.
 QUERY_SET_SLICE = 64
+# A feed's subscribers re-run at most this often, however fast it changes (0.25 s: live
+# enough for a log tail or a chart, cheap under thousands of calls per second).
+FEED_INTERVAL_S = 0.25
 
 
 class SyncEngine:
@@ -77,6 +81,11 @@ class SyncEngine:
         self._task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
         db.add_commit_listener(self._on_commit)
+        # Feeds (database/feeds.py) that changed since the last advance, and whether a
+        # delayed wake is armed for them: bursts of changes cost one re-run per interval.
+        self._changed_feeds: set[str] = set()
+        self._feed_wake_armed = False
+        db.feeds.add_listener(self._on_feed)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -114,6 +123,25 @@ class SyncEngine:
             self._commits.append(commit)
         self._wake()
 
+    def _on_feed(self, name: str) -> None:
+        """A feed changed (any thread): re-run its subscribers within FEED_INTERVAL_S."""
+        with self._commits_lock:
+            loop = self._loop
+            if loop is None:
+                return
+            self._changed_feeds.add(name)
+            if self._feed_wake_armed:
+                return
+            self._feed_wake_armed = True
+        if loop.is_closed():
+            return
+        loop.call_soon_threadsafe(loop.call_later, FEED_INTERVAL_S, self._feed_due)
+
+    def _feed_due(self) -> None:
+        with self._commits_lock:
+            self._feed_wake_armed = False
+        self._wakeup.set()
+
     def _wake(self) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
@@ -133,11 +161,15 @@ class SyncEngine:
     async def _advance(self) -> None:
         with self._commits_lock:
             commits, self._commits = self._commits, []
+            feeds = set() if self._feed_wake_armed else self._changed_feeds
+            if feeds:
+                self._changed_feeds = set()
         reload, self._reload = self._reload, False
-        if not commits and not reload:
+        if not commits and not reload and not feeds:
             return
         target = max([self.ts, *(c.ts for c in commits)])
-        stale = self.cache.everything() if reload else self.cache.invalidated_by(commits)
+        stale = self.cache.everything() if reload else self.cache.invalidated_by(
+            [*commits, *(feed_change(name) for name in feeds)])
         await self._compute(stale, target)
         if reload:  # a function that did not exist (or was internal) may exist now
             private = [s for session in self.sessions for s in session.subscriptions.values()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from syncline.database import Query, Transaction, WriteResult
+from syncline.database.feeds import Feeds
 from syncline.functions.context import transaction_of
 from syncline.system.services import SystemServices
 from syncline.values import decode_id
@@ -41,6 +42,11 @@ class SystemDatabaseReader:
         query re-runs when a table is created."""
         return self.transaction.table_names()
 
+    def watch(self, feed: str) -> None:
+        """Make the result depend on an in-memory feed (database/feeds.py): a subscription
+        re-runs when the feed changes, as it does when a document it read changes."""
+        Feeds.observe(self.transaction.reads, feed)
+
 
 class SystemDatabaseWriter(SystemDatabaseReader):
     """Writes to any table (system tables with the runtime's permission)."""
@@ -69,13 +75,15 @@ def _in_system_table(document_id: str) -> bool:
 
 
 class SystemQueryCtx:
-    """A system query's context: `db` (any table), `deployment`, `auth`, `run_query`."""
+    """A system query's context: `db` (any table), `deployment`, `auth`, `run_query`,
+    and `watch(feed)` for results drawn from memory (metrics, logs) rather than tables."""
 
     def __init__(self, ctx: Any, services: SystemServices) -> None:
         self.db = SystemDatabaseReader(ctx.db)
         self.deployment = services
         self.auth = ctx.auth
         self.run_query = ctx.run_query
+        self.watch = self.db.watch
 
 
 class SystemMutationCtx:

@@ -75,12 +75,22 @@ async def _visit(url: str, n: int) -> None:
                 pass
 
 
+async def _feeds_quiet(engine: Any) -> None:
+    """Let pending feed changes (the calls' metrics and logs, a bounded set of names) be
+    handled, so both measurements see the same, empty set."""
+    await asyncio.sleep(0.1)
+    for _ in range(200):
+        if not engine._changed_feeds and not engine._feed_wake_armed:
+            return
+        await asyncio.sleep(0.05)
+
+
 async def test_sessions_that_come_and_go_leave_no_per_session_state(deployment, server_url):
     engine = deployment.sync
     # Warm up: the engine's lazily made parts and the (bounded, per query) cache entries of
     # every query the churn subscribes to exist now.
     await asyncio.gather(*(_visit(server_url, -n) for n in range(1, 22)))
-    await asyncio.sleep(0.1)
+    await _feeds_quiet(engine)
     baseline = _sizes(engine)
     for start in range(0, SESSIONS, 50):
         await asyncio.gather(*(_visit(server_url, n) for n in range(start, start + 50)))
@@ -89,6 +99,7 @@ async def test_sessions_that_come_and_go_leave_no_per_session_state(deployment, 
             break
         await asyncio.sleep(0.05)
     assert not engine.sessions
+    await _feeds_quiet(engine)
     assert _sizes(engine) == baseline, "a structure grew with the sessions seen"
     gc.collect()
     survivors = [o for o in gc.get_objects() if isinstance(o, (Session, Subscription))]

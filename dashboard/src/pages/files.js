@@ -1,0 +1,4 @@
+// The Files page (placeholder until it is built).
+import { placeholder } from "./placeholder.js";
+
+export default placeholder("Files");

@@ -1,0 +1,4 @@
+// The Schedules page (placeholder until it is built).
+import { placeholder } from "./placeholder.js";
+
+export default placeholder("Schedules");
