@@ -1,0 +1,209 @@
+// One table's documents: toolbar (add, filter, sort, selection actions, ⋮ menu), the grid
+// (live pages chained by cursor; more load as the user scrolls), and the side panels.
+import { html, useState, useEffect, useMemo, useRef, useCallback } from "../../lib/html.js";
+import { useQuery, mutation, action } from "../../lib/client.js";
+import { ConfirmDelete, toast } from "../../lib/ui.js";
+import { schemaFields, tableIndexes, gridColumns, referencedTable } from "./schema.js";
+import { Grid } from "./grid.js";
+import { FilterBar } from "./filters.js";
+import { AddDocuments, EditDocument, BulkEdit, errorText } from "./dialogs.js";
+import { SchemaPanel, GenerateSchema, DocumentPanel } from "./panels.js";
+
+const PAGE_SIZE = 100;
+const DOCS = "_system/frontend/paginatedTableDocuments";
+
+/** One live page of the current view; renders nothing, reports its result upward. */
+function PageSub({ index, args, cursor, onResult }) {
+  const result = useQuery(DOCS, { ...args, paginationOpts: { numItems: PAGE_SIZE, cursor } });
+  useEffect(() => { onResult(index, result); }, [result.value, result.error]);
+  return null;
+}
+
+export function TableView({ table, docId, count, schemaInfo, dev, prodKnown }) {
+  const [index, setIndex] = useState(""); // "": by_creation_time, or the index the filters fit
+  const [order, setOrder] = useState("desc");
+  const [filters, setFilters] = useState([]);
+  const [creationTime, setCreationTime] = useState({});
+  const [selected, setSelected] = useState(() => new Set());
+  const [dialog, setDialog] = useState(null); // {kind, ...}
+  const [panel, setPanel] = useState(null); // "schema" | "generate" | null
+  const [menuOpen, setMenuOpen] = useState(false);
+
+  const args = useMemo(() => {
+    const a = { table, order };
+    if (index) a.index = index;
+    if (filters.length) a.filters = filters;
+    if (creationTime.from !== undefined || creationTime.to !== undefined) a.creationTime = creationTime;
+    return a;
+  }, [table, index, order, filters, creationTime]);
+  const viewKey = JSON.stringify(args);
+
+  // Pages: cursors of the pages subscribed so far; results[i] is page i's last answer.
+  const [pages, setPages] = useState({ key: viewKey, cursors: [null] });
+  const [results, setResults] = useState({ key: viewKey, list: [] });
+  const cursors = pages.key === viewKey ? pages.cursors : [null];
+  const onResult = useCallback((i, result) => {
+    setResults((prev) => {
+      const list = prev.key === viewKey ? prev.list.slice() : [];
+      list[i] = result;
+      return { key: viewKey, list };
+    });
+  }, [viewKey]);
+
+  const list = results.key === viewKey ? results.list : [];
+  const error = list.find((r) => r && r.error)?.error ?? null;
+  const documents = useMemo(() => {
+    const seen = new Set();
+    const out = [];
+    for (const r of list) {
+      for (const doc of r?.value?.page ?? []) {
+        if (!seen.has(doc._id)) { seen.add(doc._id); out.push(doc); }
+      }
+    }
+    return out;
+  }, [list]);
+  const last = list[cursors.length - 1];
+  const lastValue = last?.value;
+  const loading = !error && (lastValue === undefined);
+  const done = lastValue?.isDone === true;
+  const loadMore = useCallback(() => {
+    if (loading || done || !lastValue) return;
+    setPages((p) => {
+      const current = p.key === viewKey ? p.cursors : [null];
+      if (current.length !== cursors.length) return p; // already asked for this page
+      return { key: viewKey, cursors: [...current, lastValue.continueCursor] };
+    });
+  }, [loading, done, lastValue, viewKey, cursors.length]);
+
+  // Columns keep their order as data streams in (new fields are appended).
+  const fields = useMemo(() => schemaFields(schemaInfo, table), [schemaInfo, table]);
+  const columnsRef = useRef([]);
+  const columns = useMemo(() => {
+    columnsRef.current = gridColumns(fields, documents, columnsRef.current);
+    return columnsRef.current;
+  }, [fields, documents]);
+  const references = useMemo(() => {
+    const refs = {};
+    for (const f of fields) {
+      const target = referencedTable(f.validator);
+      if (target) refs[f.name] = target;
+    }
+    refs._id = table;
+    return refs;
+  }, [fields, table]);
+  const indexes = tableIndexes(schemaInfo, table).filter((i) => i.kind === "user");
+
+  // Selection only keeps documents still loaded.
+  const selectedIds = [...selected].filter((id) => documents.some((d) => d._id === id));
+
+  const saveCell = async (doc, column, value) => {
+    const args = value === undefined
+      ? { table, ids: [doc._id], fields: {}, unset: [column] }
+      : { table, ids: [doc._id], fields: { [column]: value } };
+    await mutation("_system/frontend/patchDocumentsFields", args);
+  };
+  const deleteSelected = async () => {
+    const ids = selectedIds;
+    await mutation("_system/frontend/deleteDocuments", { table, ids });
+    setSelected(new Set());
+    toast(`Deleted ${ids.length} document${ids.length === 1 ? "" : "s"}`, "ok");
+  };
+  const clearTable = async () => {
+    await action("_system/frontend/clearTable", { table });
+    setSelected(new Set());
+    toast(`Cleared ${table}`, "ok");
+  };
+  const deleteTable = async () => {
+    await action("_system/frontend/deleteTable", { table });
+    toast(`Deleted table ${table}`, "ok");
+    location.hash = "#/data";
+  };
+  const typed = prodKnown && !dev ? table : null;
+  const closeDialog = () => setDialog(null);
+  const openDoc = (tableName, id) => {
+    location.hash = `#/data/${encodeURIComponent(tableName)}?id=${encodeURIComponent(id)}`;
+  };
+  const closeDoc = () => { location.hash = `#/data/${encodeURIComponent(table)}`; };
+
+  const menu = [
+    ["Schema and indexes", () => setPanel("schema"), "menu-schema"],
+    ["Generate schema", () => setPanel("generate"), "menu-generate"],
+    ["Clear table", () => setDialog({ kind: "clear" }), "menu-clear"],
+    ["Delete table", () => setDialog({ kind: "deleteTable" }), "menu-delete-table"],
+  ];
+
+  return html`<div class="data-view" data-testid="table-view">
+    <div class="data-toolbar">
+      <h2 class="data-title" data-testid="table-title">${table}</h2>
+      <span class="data-muted" data-testid="table-count">
+        ${Number(count).toLocaleString("en-US")} document${count === 1 ? "" : "s"}</span>
+      <span class="data-spacer"></span>
+      ${selectedIds.length > 0 ? html`
+        <button type="button" class="button" onClick=${() => setDialog({ kind: "bulk" })}
+          data-testid="bulk-edit">Edit ${selectedIds.length} selected</button>
+        <button type="button" class="button danger" onClick=${() => setDialog({ kind: "deleteDocs" })}
+          data-testid="delete-selected">Delete ${selectedIds.length} selected</button>` : null}
+      <button type="button" class="button primary" onClick=${() => setDialog({ kind: "add" })}
+        data-testid="add-documents">+ Add documents</button>
+      <label class="data-sort">
+        <span>Sort by</span>
+        <select value=${index} onChange=${(e) => setIndex(e.target.value)}
+          data-testid="index-picker" aria-label="Index to sort by">
+          <option value="">_creationTime (default)</option>
+          ${indexes.map((i) =>
+            html`<option key=${i.name} value=${i.name}>${i.name} (${i.fields.join(", ")})</option>`)}
+        </select>
+      </label>
+      <button class="button data-order" type="button" data-testid="order-toggle"
+        aria-label=${`Order: ${order === "asc" ? "ascending" : "descending"}`}
+        title="Toggle ascending / descending"
+        onClick=${() => setOrder(order === "asc" ? "desc" : "asc")}>
+        ${order === "asc" ? "↑ asc" : "↓ desc"}</button>
+      <div class="data-menu">
+        <button type="button" class="button data-menu-button" aria-haspopup="menu"
+          aria-expanded=${menuOpen} data-testid="table-menu" title="More table actions"
+          onClick=${() => setMenuOpen(!menuOpen)}
+          onKeyDown=${(e) => { if (e.key === "Escape") setMenuOpen(false); }}>⋮</button>
+        ${menuOpen ? html`<div class="data-menu-list" role="menu"
+            onKeyDown=${(e) => { if (e.key === "Escape") setMenuOpen(false); }}>
+          ${menu.map(([label, action, testid]) => html`<button type="button" role="menuitem"
+            key=${testid} data-testid=${testid}
+            class=${testid.includes("clear") || testid.includes("delete") ? "danger" : ""}
+            onClick=${() => { setMenuOpen(false); action(); }}>${label}</button>`)}
+        </div>` : null}
+      </div>
+    </div>
+    <${FilterBar} columns=${columns} filters=${filters} setFilters=${setFilters}
+      creationTime=${creationTime} setCreationTime=${setCreationTime} args=${args} />
+    <div class="data-body">
+      ${cursors.map((cursor, i) => html`<${PageSub} key=${`${viewKey}#${i}`}
+        index=${i} args=${args} cursor=${cursor} onResult=${onResult} />`)}
+      <${Grid} table=${table} columns=${columns} documents=${documents} references=${references}
+        fields=${fields} loading=${loading} done=${done} error=${error} loadMore=${loadMore}
+        selected=${selected} setSelected=${setSelected} saveCell=${saveCell}
+        filtered=${filters.length > 0 || args.creationTime !== undefined}
+        onAdd=${() => setDialog({ kind: "add" })}
+        onEdit=${(doc) => setDialog({ kind: "edit", doc })} openDoc=${openDoc}
+        activeId=${docId} />
+      ${docId ? html`<${DocumentPanel} table=${table} id=${docId} schemaInfo=${schemaInfo}
+        onClose=${closeDoc} openDoc=${openDoc}
+        onEdit=${(doc) => setDialog({ kind: "edit", doc })} />` : null}
+      ${panel === "schema" ? html`<${SchemaPanel} table=${table} schemaInfo=${schemaInfo}
+        onClose=${() => setPanel(null)} />` : null}
+      ${panel === "generate" ? html`<${GenerateSchema} onClose=${() => setPanel(null)} />` : null}
+    </div>
+    ${dialog?.kind === "add" ? html`<${AddDocuments} table=${table} onClose=${closeDialog} />` : null}
+    ${dialog?.kind === "edit" ? html`<${EditDocument} doc=${dialog.doc} onClose=${closeDialog} />` : null}
+    ${dialog?.kind === "bulk" ? html`<${BulkEdit} table=${table} ids=${selectedIds}
+      onClose=${closeDialog} />` : null}
+    ${dialog?.kind === "deleteDocs" ? html`<${ConfirmDelete}
+      what=${`${selectedIds.length} document${selectedIds.length === 1 ? "" : "s"} of ${table}`}
+      typed=${null} onConfirm=${deleteSelected} onClose=${closeDialog} />` : null}
+    ${dialog?.kind === "clear" ? html`<${ConfirmDelete}
+      what=${`all ${Number(count).toLocaleString("en-US")} documents of ${table} (the table stays)`}
+      typed=${typed} onConfirm=${clearTable} onClose=${closeDialog} />` : null}
+    ${dialog?.kind === "deleteTable" ? html`<${ConfirmDelete}
+      what=${`the table ${table} and its ${Number(count).toLocaleString("en-US")} documents`}
+      typed=${typed} onConfirm=${deleteTable} onClose=${closeDialog} />` : null}
+  </div>`;
+}
