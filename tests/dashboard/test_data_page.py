@@ -276,3 +276,34 @@ def test_deleting_a_table_on_serve_needs_its_name_typed(browser, tmp_path):
         if page is not None:
             page.context.close()
         server.stop()
+
+
+def test_the_grid_and_the_table_menu_work_from_the_keyboard(page, dash_dev):
+    text = unique("keys")
+    dash_dev.run("mutation", "tasks:add", {"text": text, "priority": 4.0})
+    goto(page, dash_dev, "#/data/tasks")
+    target = row(page, text)
+    target.locator('td[data-col="done"]').click()
+    expect(target.locator('td[data-col="done"]')).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    expect(target.locator('td[data-col="priority"]')).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("cell-input")).to_be_focused()
+    page.keyboard.type("6")
+    page.keyboard.press("Enter")
+    expect(target.locator('td[data-col="priority"]')).to_have_text("6")
+    expect(target.locator('td[data-col="priority"]')).to_be_focused()  # the keyboard goes on
+    assert [t for t in tasks(dash_dev) if t["text"] == text][0]["priority"] == 6
+
+    page.get_by_test_id("add-documents").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("table-menu")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("menu-schema")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_test_id("menu-generate")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("menu-generate")).to_have_count(0)
+    expect(page.get_by_test_id("table-menu")).to_be_focused()
+    assert page.js_errors == []

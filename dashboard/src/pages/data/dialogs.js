@@ -11,7 +11,9 @@ export function errorText(error) {
   const data = error?.data;
   if (data && typeof data === "object" && data.message) {
     const where = [];
-    if (typeof data.documentIndex === "number") where.push(`document ${data.documentIndex + 1}`);
+    if (typeof data.documentIndex === "number") {
+      where.push(`${data.code === "InvalidFilter" ? "filter" : "document"} ${data.documentIndex + 1}`);
+    }
     if (data.path) where.push(`field ${String(data.path).replace(/^\./, "")}`);
     return where.length ? `${data.message} (${where.join(", ")})` : data.message;
   }

@@ -80,7 +80,8 @@ export function planText(plan) {
   return `Uses the index ${plan.index} on ${plan.fields.join(", ")}`;
 }
 
-export function FilterBar({ columns, filters, setFilters, creationTime, setCreationTime, args }) {
+export function FilterBar({ columns, filters, setFilters, creationTime, setCreationTime, args,
+  children }) {
   const [editing, setEditing] = useState(null); // null | {i} (i = -1: a new filter)
   const [range, setRange] = useState(false);
   const active = filters.length > 0 || creationTime.from !== undefined || creationTime.to !== undefined;
@@ -126,8 +127,9 @@ export function FilterBar({ columns, filters, setFilters, creationTime, setCreat
     ${!range && creationTime.from === undefined && creationTime.to === undefined ? html`
       <button type="button" class="button" data-testid="add-range"
         onClick=${() => setRange(true)}>+ Created between</button>` : null}
+    <span class="data-spacer"></span>
     ${active ? html`<span class="data-plan" data-testid="filter-plan"
-        title="How the deployment finds these documents">
-      ${plan.error ? "" : planText(plan.value) ?? ""}</span>` : null}
+        title="How the deployment finds these documents">${plan.error ? "" : planText(plan.value) ?? ""}</span>` : null}
+    ${children}
   </div>`;
 }

@@ -126,6 +126,12 @@ export function Grid({ columns, documents, references, loading, done, error, loa
     setFocus({ row: r, col: c });
     scroller.current?.querySelector(`[data-cell="${r}:${c}"]`)?.focus();
   };
+  // After an edit, the keyboard goes on from the cell (once the editor is gone).
+  const refocus = (r, c) => setTimeout(() => {
+    if (!document.activeElement || document.activeElement === document.body) {
+      moveFocus(r, c);
+    }
+  }, 0);
   const onKeyDown = (e) => {
     const { row, col } = focus;
     const keys = { ArrowUp: [row - 1, col], ArrowDown: [row + 1, col],
@@ -170,8 +176,8 @@ export function Grid({ columns, documents, references, loading, done, error, loa
               onDblClick=${() => startEdit(doc, c)}>
               ${isEditing
                 ? html`<${CellEditor} initial=${doc[c] === undefined ? "" : formatValue(doc[c])}
-                    onCancel=${() => setEditing(null)}
-                    onSave=${async (value) => { await saveCell(doc, c, value); setEditing(null); }} />`
+                    onCancel=${() => { setEditing(null); refocus(r, ci); }}
+                    onSave=${async (value) => { await saveCell(doc, c, value); setEditing(null); refocus(r, ci); }} />`
                 : html`<${CellValue} column=${c} value=${doc[c]} target=${references[c]}
                     openDoc=${openDoc} />`}
             </td>`;

@@ -64,8 +64,7 @@ export function SchemaPanel({ table, schemaInfo, onClose }) {
           ${fields.map((f) => html`<li key=${f.name}><code>${f.name}</code>
             <code class="data-muted">${f.optional ? `v.optional(${validatorSource(f.validator)})` : validatorSource(f.validator)}</code></li>`)}
         </ul>`}
-    ${schemaInfo?.schema ? html`<p class="data-muted">Schema validation is
-      ${schemaInfo.schema.schemaValidation === false ? "off" : "on"}.</p>` : null}
+    ${schemaInfo?.schema ? html`<p class="data-muted">${`Schema validation is ${schemaInfo.schema.schemaValidation === false ? "off" : "on"}.`}</p>` : null}
     <h4>Indexes</h4>
     ${indexes.length === 0 ? html`<p class="data-muted">No indexes.</p>` : html`
       <ul class="data-indexes" data-testid="schema-indexes">

@@ -27,7 +27,6 @@ export function TableView({ table, docId, count, schemaInfo, dev, prodKnown }) {
   const [selected, setSelected] = useState(() => new Set());
   const [dialog, setDialog] = useState(null); // {kind, ...}
   const [panel, setPanel] = useState(null); // "schema" | "generate" | null
-  const [menuOpen, setMenuOpen] = useState(false);
 
   const args = useMemo(() => {
     const a = { table, order };
@@ -145,6 +144,10 @@ export function TableView({ table, docId, count, schemaInfo, dev, prodKnown }) {
           data-testid="delete-selected">Delete ${selectedIds.length} selected</button>` : null}
       <button type="button" class="button primary" onClick=${() => setDialog({ kind: "add" })}
         data-testid="add-documents">+ Add documents</button>
+      <${TableMenu} items=${menu} />
+    </div>
+    <${FilterBar} columns=${columns} filters=${filters} setFilters=${setFilters}
+      creationTime=${creationTime} setCreationTime=${setCreationTime} args=${args}>
       <label class="data-sort">
         <span>Sort by</span>
         <select value=${index} onChange=${(e) => setIndex(e.target.value)}
@@ -159,22 +162,7 @@ export function TableView({ table, docId, count, schemaInfo, dev, prodKnown }) {
         title="Toggle ascending / descending"
         onClick=${() => setOrder(order === "asc" ? "desc" : "asc")}>
         ${order === "asc" ? "↑ asc" : "↓ desc"}</button>
-      <div class="data-menu">
-        <button type="button" class="button data-menu-button" aria-haspopup="menu"
-          aria-expanded=${menuOpen} data-testid="table-menu" title="More table actions"
-          onClick=${() => setMenuOpen(!menuOpen)}
-          onKeyDown=${(e) => { if (e.key === "Escape") setMenuOpen(false); }}>⋮</button>
-        ${menuOpen ? html`<div class="data-menu-list" role="menu"
-            onKeyDown=${(e) => { if (e.key === "Escape") setMenuOpen(false); }}>
-          ${menu.map(([label, action, testid]) => html`<button type="button" role="menuitem"
-            key=${testid} data-testid=${testid}
-            class=${testid.includes("clear") || testid.includes("delete") ? "danger" : ""}
-            onClick=${() => { setMenuOpen(false); action(); }}>${label}</button>`)}
-        </div>` : null}
-      </div>
-    </div>
-    <${FilterBar} columns=${columns} filters=${filters} setFilters=${setFilters}
-      creationTime=${creationTime} setCreationTime=${setCreationTime} args=${args} />
+    <//>
     <div class="data-body">
       ${cursors.map((cursor, i) => html`<${PageSub} key=${`${viewKey}#${i}`}
         index=${i} args=${args} cursor=${cursor} onResult=${onResult} />`)}
@@ -205,5 +193,41 @@ export function TableView({ table, docId, count, schemaInfo, dev, prodKnown }) {
     ${dialog?.kind === "deleteTable" ? html`<${ConfirmDelete}
       what=${`the table ${table} and its ${Number(count).toLocaleString("en-US")} documents`}
       typed=${typed} onConfirm=${deleteTable} onClose=${closeDialog} />` : null}
+  </div>`;
+}
+
+/** The ⋮ menu: opens with a click (or Enter/Space), focuses its first item, closes on
+ * Escape (focus back on the button), on a choice, or on a click elsewhere. */
+function TableMenu({ items }) {
+  const [open, setOpen] = useState(false);
+  const box = useRef(null);
+  const button = useRef(null);
+  useEffect(() => {
+    if (!open) return undefined;
+    box.current?.querySelector("[role=menuitem]")?.focus();
+    const away = (e) => { if (!box.current?.contains(e.target)) setOpen(false); };
+    document.addEventListener("mousedown", away);
+    return () => document.removeEventListener("mousedown", away);
+  }, [open]);
+  const close = () => { setOpen(false); button.current?.focus(); };
+  const onKeyDown = (e) => {
+    if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); close(); }
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      const all = [...box.current.querySelectorAll("[role=menuitem]")];
+      const i = all.indexOf(document.activeElement);
+      all[(i + (e.key === "ArrowDown" ? 1 : all.length - 1)) % all.length]?.focus();
+    }
+  };
+  return html`<div class="data-menu" ref=${box} onKeyDown=${onKeyDown}>
+    <button type="button" class="button data-menu-button" aria-haspopup="menu" ref=${button}
+      aria-expanded=${open} data-testid="table-menu" title="More table actions"
+      aria-label="More table actions" onClick=${() => setOpen(!open)}>⋮</button>
+    ${open ? html`<div class="data-menu-list" role="menu">
+      ${items.map(([label, run, testid]) => html`<button type="button" role="menuitem"
+        key=${testid} data-testid=${testid}
+        class=${testid.includes("clear") || testid.includes("delete") ? "danger" : ""}
+        onClick=${() => { setOpen(false); run(); }}>${label}</button>`)}
+    </div>` : null}
   </div>`;
 }
