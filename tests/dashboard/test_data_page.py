@@ -30,7 +30,10 @@ def admin(server, kind: str, path: str, args: dict) -> object:
 
 
 def goto(page, server, hash_: str) -> None:
+    """Open `hash_` by loading the page (the router reads the hash it starts with; a hash
+    change while the app boots, before it listens for them, would be missed)."""
     page.goto(f"{server.url}/dashboard/{hash_}")
+    page.reload()
     expect(page.get_by_test_id("data-page")).to_be_visible()
 
 
@@ -42,7 +45,13 @@ def test_edit_a_cell_and_a_whole_document_and_see_them_through_the_http_api(page
                                                                               screenshot):
     text = unique("write docs")
     owner = admin(dash_dev, "mutation", "tasks:add_user", {"name": "Ada", "email": "ada@example.com"})
+    grace = admin(dash_dev, "mutation", "tasks:add_user",
+                  {"name": "Grace", "email": "grace@example.com"})
     admin(dash_dev, "mutation", "_system/frontend/addDocuments", {"table": "tasks", "documents": [
+        {"text": "ship the dashboard", "done": False, "priority": 1.0, "owner": grace,
+         "tags": ["release"]},
+        {"text": "review the schema", "done": True, "priority": 3.0, "owner": owner},
+        {"text": "answer issues", "done": False, "priority": 2.5},
         {"text": text, "done": False, "priority": 2.0, "owner": owner, "tags": ["docs"]}]})
     goto(page, dash_dev, "#/data/tasks")
     target = row(page, text)
@@ -85,8 +94,12 @@ def test_edit_a_cell_and_a_whole_document_and_see_them_through_the_http_api(page
     expect(page.get_by_test_id("table-title")).to_have_text("users")
     expect(page.get_by_test_id("doc-panel")).to_contain_text("ada@example.com")
     expect(row(page, owner)).to_have_class(re.compile("active"))
-    goto(page, dash_dev, "#/data/tasks")
-    expect(row(page, edited)).to_have_count(1)
+    goto(page, dash_dev, f"#/data/tasks?id={doc['_id']}")
+    expect(page.get_by_test_id("doc-panel")).to_contain_text(edited)
+    page.get_by_test_id("panel-close").click()
+    expect(page).to_have_url(re.compile(r"#/data/tasks$"))
+    expect(row(page, "ship the dashboard")).to_have_count(1)
+    expect(page.locator(".toast")).to_have_count(0)
     screenshot(page, "data")
     assert page.js_errors == []
 
@@ -144,6 +157,19 @@ def test_a_large_table_opens_one_page_at_a_time_and_filters_through_an_index(pag
     expect(page.get_by_test_id("table-count")).to_have_text(f"{BIG:,} documents")
     expect(page.get_by_test_id("row")).to_have_count(100)  # one page, not the table
     expect(page.get_by_test_id("row").first.locator('td[data-col="n"]')).to_have_text(str(BIG - 1))
+    width = page.get_by_test_id("col-n").bounding_box()["width"]
+
+    # Scrolling to the end loads the next page below, without moving what is shown.
+    first_row = page.get_by_test_id("row").first.bounding_box()
+    page.get_by_test_id("grid").evaluate("grid => { grid.scrollTop = grid.scrollHeight; }")
+    expect(page.get_by_test_id("row")).to_have_count(200)
+    expect(page.get_by_test_id("row").nth(199).locator('td[data-col="n"]')).to_have_text(
+        str(BIG - 200))
+    page.get_by_test_id("grid").evaluate("grid => { grid.scrollTop = 0; }")
+    assert page.get_by_test_id("row").first.bounding_box() == first_row
+    assert page.get_by_test_id("col-n").bounding_box()["width"] == width
+    page.get_by_test_id("load-more").click()
+    expect(page.get_by_test_id("row")).to_have_count(300)
 
     page.get_by_test_id("add-filter").click()
     page.get_by_test_id("filter-field").fill("group")
@@ -264,7 +290,7 @@ def test_deleting_a_table_on_serve_needs_its_name_typed(browser, tmp_path):
         assert "scratch" not in names and "tasks" in names
 
         # A table the schema declares is refused, with the reason, and kept.
-        page.goto(f"{server.url}/dashboard/#/data/users")
+        goto(page, server, "#/data/users")
         page.get_by_test_id("table-menu").click()
         page.get_by_test_id("menu-delete-table").click()
         page.get_by_test_id("confirm-text").fill("users")

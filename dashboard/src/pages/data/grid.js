@@ -5,12 +5,17 @@ import { html, useState, useEffect, useRef } from "../../lib/html.js";
 import { formatValue, parseValue } from "./values.js";
 import { errorText } from "./dialogs.js";
 
-const WIDTH = { _id: 270, _creationTime: 200 };
+const WIDTH = { _id: 210, _creationTime: 200 };
 const DEFAULT_WIDTH = 180;
 const SYSTEM = new Set(["_id", "_creationTime"]);
 
-export function columnWidth(column) {
-  return WIDTH[column] ?? DEFAULT_WIDTH;
+// Narrow columns for short values, by the schema's validator (so a width never depends on
+// the data loaded so far).
+const BY_TYPE = { boolean: 100, number: 110, bigint: 110, null: 90, literal: 130, id: 180,
+  string: 220 };
+
+export function columnWidth(column, validators = {}) {
+  return WIDTH[column] ?? BY_TYPE[validators[column]?.type] ?? DEFAULT_WIDTH;
 }
 
 function creationTime(ms) {
@@ -83,7 +88,7 @@ function CellEditor({ initial, onSave, onCancel }) {
   </div>`;
 }
 
-export function Grid({ columns, documents, references, loading, done, error, loadMore, selected,
+export function Grid({ columns, documents, references, fields = [], loading, done, error, loadMore, selected,
   setSelected, saveCell, filtered, onAdd, onEdit, openDoc, activeId }) {
   const [editing, setEditing] = useState(null); // {id, column}
   const [focus, setFocus] = useState({ row: 0, col: 0 });
@@ -142,14 +147,16 @@ export function Grid({ columns, documents, references, loading, done, error, loa
       startEdit(documents[row], columns[col]);
     }
   };
-  const total = 36 + 40 + columns.reduce((sum, c) => sum + columnWidth(c), 0);
+  const validators = Object.fromEntries(fields.map((f) => [f.name, f.validator]));
+  const width = (c) => columnWidth(c, validators);
+  const total = 36 + 40 + columns.reduce((sum, c) => sum + width(c), 0);
 
   return html`<div class="data-grid-wrap" ref=${scroller} data-testid="grid">
     <table class="data-grid" style=${{ width: `${total}px` }} onKeyDown=${onKeyDown}
       aria-rowcount=${documents.length}>
       <colgroup>
         <col style=${{ width: "36px" }} /><col style=${{ width: "40px" }} />
-        ${columns.map((c) => html`<col key=${c} style=${{ width: `${columnWidth(c)}px` }} />`)}
+        ${columns.map((c) => html`<col key=${c} style=${{ width: `${width(c)}px` }} />`)}
       </colgroup>
       <thead><tr>
         <th class="data-check"><input type="checkbox" checked=${allSelected}

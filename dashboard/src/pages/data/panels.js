@@ -2,7 +2,7 @@
 // schema and indexes with backfill progress, and a schema generated from the data.
 import { html, useState, useEffect, useRef } from "../../lib/html.js";
 import { useQuery, query } from "../../lib/client.js";
-import { toast } from "../../lib/ui.js";
+import { copyText } from "../../lib/ui.js";
 import { formatValue } from "./values.js";
 import { schemaFields, tableIndexes, tableSchema, referencedTable, validatorSource } from "./schema.js";
 import { errorText } from "./dialogs.js";
@@ -96,21 +96,13 @@ export function GenerateSchema({ onClose }) {
   useEffect(() => {
     query("_system/frontend/generateSchema", {}).then(setResult, (e) => setError(errorText(e)));
   }, []);
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(result.source);
-      toast("Copied convex/schema.py", "ok");
-    } catch {
-      toast("The browser did not allow copying; select the text and copy it", "error");
-    }
-  };
   return html`<${SidePanel} title="Schema generated from the data" onClose=${onClose}
       testid="generate-panel">
     ${error ? html`<div class="data-error" role="alert">${error}</div>`
       : !result ? html`<div class="data-muted">Reading the documents…</div>`
       : html`<p class="data-muted">Save as <code>convex/schema.py</code>; a schema that fits every document now.</p>
         <div class="data-dialog-actions"><button type="button" class="button primary"
-          data-testid="copy-schema" onClick=${copy}>Copy</button></div>
+          data-testid="copy-schema" onClick=${() => copyText(result.source)}>Copy</button></div>
         <pre class="data-code" data-testid="generated-schema">${result.source}</pre>`}
   <//>`;
 }
