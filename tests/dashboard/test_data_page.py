@@ -200,6 +200,19 @@ def test_a_large_table_opens_one_page_at_a_time_and_filters_through_an_index(pag
     page.get_by_test_id("filter-type").select_option("number")
     page.get_by_test_id("filter-apply").click()
     expect(page.get_by_test_id("grid-empty")).to_have_text("No documents match these filters.")
+
+    # A _creationTime range: from a time to come, nothing; from long ago, everything.
+    page.get_by_test_id("filter-remove").first.click()
+    page.get_by_test_id("filter-remove").click()
+    page.get_by_test_id("index-picker").select_option("")
+    page.get_by_test_id("add-range").click()
+    page.get_by_test_id("created-from").fill("2099-01-01T00:00:00")
+    expect(page.get_by_test_id("filter-plan")).to_have_text(
+        "Uses the index by_creation_time on _creationTime")
+    expect(page.get_by_test_id("grid-empty")).to_have_text("No documents match these filters.")
+    page.get_by_test_id("created-from").fill("2000-01-01T00:00:00")
+    expect(cells.first).to_have_text("0")  # still ascending
+    expect(cells).to_have_count(100)
     assert page.js_errors == []
 
 
@@ -333,3 +346,27 @@ def test_the_grid_and_the_table_menu_work_from_the_keyboard(page, dash_dev):
     expect(page.get_by_test_id("menu-generate")).to_have_count(0)
     expect(page.get_by_test_id("table-menu")).to_be_focused()
     assert page.js_errors == []
+
+
+def test_a_deployment_without_tables_says_so_and_a_new_table_appears_live(browser, tmp_path):
+    app = tmp_path / "empty"
+    (app / "convex").mkdir(parents=True)
+    (app / "convex" / "notes.py").write_text(
+        "from syncline import mutation, v\n\n\n"
+        "@mutation(args={'text': v.string()})\n"
+        "async def add(ctx, text):\n"
+        "    return await ctx.db.insert('notes', {'text': text})\n")
+    server = start_server(app)
+    page = None
+    try:
+        page = open_dashboard(browser, server, hash="#/data")
+        expect(page.get_by_test_id("empty")).to_contain_text("No tables yet")
+        server.run("mutation", "notes:add", {"text": "first"})
+        page.get_by_test_id("table-notes").click()
+        expect(page.get_by_test_id("row")).to_have_text([re.compile("first")])
+        expect(page.get_by_test_id("col-text")).to_be_visible()  # a column from the data
+        assert page.js_errors == []
+    finally:
+        if page is not None:
+            page.context.close()
+        server.stop()
