@@ -6,6 +6,15 @@ import { mutation } from "../../lib/client.js";
 import { Modal, toast } from "../../lib/ui.js";
 import { formatValue, parseValue } from "./values.js";
 
+const MAX_IDS = 1000; // documents one edit call may name (the backend's limit)
+
+/** `ids` in calls of at most MAX_IDS: a selection may be larger than one call takes. */
+export function chunks(ids) {
+  const out = [];
+  for (let i = 0; i < ids.length; i += MAX_IDS) out.push(ids.slice(i, i + MAX_IDS));
+  return out;
+}
+
 /** The message of a failed call; a schema validation error names the document and field. */
 export function errorText(error) {
   const data = error?.data;
@@ -113,8 +122,10 @@ export function BulkEdit({ table, ids, onClose }) {
         if (v === undefined) unset.push(k); else fields[k] = v;
       }
       if (!unset.length && !Object.keys(fields).length) return "Enter at least one field";
-      await mutation("_system/frontend/patchDocumentsFields",
-        unset.length ? { table, ids, fields, unset } : { table, ids, fields });
+      for (const chunk of chunks(ids)) {  // one transaction per 1,000 documents
+        await mutation("_system/frontend/patchDocumentsFields",
+          unset.length ? { table, ids: chunk, fields, unset } : { table, ids: chunk, fields });
+      }
       toast(`Updated ${ids.length} document${ids.length === 1 ? "" : "s"}`, "ok");
       return null;
     }} />`;

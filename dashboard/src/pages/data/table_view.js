@@ -6,10 +6,11 @@ import { ConfirmDelete, toast } from "../../lib/ui.js";
 import { schemaFields, tableIndexes, gridColumns, referencedTable } from "./schema.js";
 import { Grid } from "./grid.js";
 import { FilterBar } from "./filters.js";
-import { AddDocuments, EditDocument, BulkEdit, errorText } from "./dialogs.js";
+import { AddDocuments, EditDocument, BulkEdit, chunks } from "./dialogs.js";
 import { SchemaPanel, GenerateSchema, DocumentPanel } from "./panels.js";
 
 const PAGE_SIZE = 100;
+
 const DOCS = "_system/frontend/paginatedTableDocuments";
 
 /** One live page of the current view; renders nothing, reports its result upward. */
@@ -69,7 +70,8 @@ export function TableView({ table, docId, count, schemaInfo, dev, prodKnown }) {
     if (loading || done || !lastValue) return;
     setPages((p) => {
       const current = p.key === viewKey ? p.cursors : [null];
-      if (current.length !== cursors.length) return p; // already asked for this page
+      // Asked already (a click and the scroll observer may both ask for the same page).
+      if (current.length !== cursors.length || current.includes(lastValue.continueCursor)) return p;
       return { key: viewKey, cursors: [...current, lastValue.continueCursor] };
     });
   }, [loading, done, lastValue, viewKey, cursors.length]);
@@ -103,7 +105,9 @@ export function TableView({ table, docId, count, schemaInfo, dev, prodKnown }) {
   };
   const deleteSelected = async () => {
     const ids = selectedIds;
-    await mutation("_system/frontend/deleteDocuments", { table, ids });
+    for (const chunk of chunks(ids)) {
+      await mutation("_system/frontend/deleteDocuments", { table, ids: chunk });
+    }
     setSelected(new Set());
     toast(`Deleted ${ids.length} document${ids.length === 1 ? "" : "s"}`, "ok");
   };
