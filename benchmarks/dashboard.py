@@ -125,9 +125,9 @@ def browser_figures(server: Server, rounds: int, writes: int) -> dict[str, objec
             with httpx.Client(base_url=server.url, timeout=30) as http:
                 for i in range(writes):
                     marker = f"w{i}-{uuid.uuid4().hex[:10]}"
-                    page.evaluate("""(marker) => {
+                    page.evaluate("""([marker, selector]) => {
                         window.__seen = new Promise((resolve) => {
-                          const found = () => [...document.querySelectorAll('%s')]
+                          const found = () => [...document.querySelectorAll(selector)]
                             .some((row) => row.textContent.includes(marker));
                           const observer = new MutationObserver(() => {
                             if (found()) { observer.disconnect();
@@ -136,7 +136,7 @@ def browser_figures(server: Server, rounds: int, writes: int) -> dict[str, objec
                           observer.observe(document.body, {subtree: true, childList: true,
                                                            characterData: true});
                         });
-                    }""" % ROW, marker)
+                    }""", [marker, ROW])
                     sent = time.time() * 1000
                     response = http.post("/api/mutation", json={
                         "path": "bench:write", "args": {"table": "big", "marker": marker},
