@@ -55,6 +55,21 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 SESSION_KEY = "syncline.dashboard.session"
 ROW = '[data-testid="row"]'
 TIMEOUT_MS = 120_000
+# Stamps every WebSocket message the page receives, to split (b) into "the update reached
+# the browser" and "the row was rendered".
+WS_TIMES = """
+window.__wsTimes = [];
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", () => {
+      window.__wsTimes.push(performance.timeOrigin + performance.now());
+      if (window.__wsTimes.length > 1000) window.__wsTimes.splice(0, 500);
+    });
+  }
+};
+"""
 
 
 def seed(server: Server, work: Path, documents: int) -> dict[str, float]:
@@ -99,6 +114,7 @@ def browser_figures(server: Server, rounds: int, writes: int) -> dict[str, objec
                 ctx.set_default_timeout(TIMEOUT_MS)
                 ctx.add_init_script(
                     f"window.localStorage.setItem({SESSION_KEY!r}, {server.admin_key!r});")
+                ctx.add_init_script(WS_TIMES)
                 return ctx
 
             # Warm up: the assets in the HTTP cache of the server process, not of a context.
@@ -144,7 +160,10 @@ def browser_figures(server: Server, rounds: int, writes: int) -> dict[str, objec
                     answered = time.time() * 1000
                     assert response.json()["status"] == "success", response.text
                     seen = page.evaluate("window.__seen")
-                    samples.append({"rtt": answered - sent, "seen": seen - sent})
+                    arrived = page.evaluate(
+                        "(after) => window.__wsTimes.find((t) => t >= after) ?? null", sent)
+                    samples.append({"rtt": answered - sent, "seen": seen - sent,
+                                    "ws": None if arrived is None else arrived - sent})
                     page.wait_for_timeout(50)
             ctx.close()
             out["writes"] = samples
@@ -180,7 +199,9 @@ def summary(figures: dict[str, object]) -> dict[str, float]:
     small = statistics.median(first["small"])
     rtt = statistics.median(w["rtt"] for w in writes)
     seen = statistics.median(w["seen"] for w in writes)
-    return {"first_rows_big_ms": big, "first_rows_small_ms": small,
+    ws = [w["ws"] for w in writes if w.get("ws") is not None]
+    extra = {"write_to_browser_message_ms": statistics.median(ws)} if ws else {}
+    return {**extra, "first_rows_big_ms": big, "first_rows_small_ms": small,
             "first_rows_ratio_big_to_small": big / small,
             "write_http_rtt_ms": rtt, "write_to_view_ms": seen,
             "write_to_view_ratio_to_rtt": seen / rtt,
@@ -221,6 +242,9 @@ def main() -> None:
                   f"(p90 {s['write_to_view_p90_ms']:.1f}); the same write's HTTP round trip "
                   f"{s['write_http_rtt_ms']:.1f} ms  (ratio {s['write_to_view_ratio_to_rtt']:.2f})",
                   flush=True)
+            if "write_to_browser_message_ms" in s:
+                print(f"      of which the update reached the page's WebSocket after "
+                      f"{s['write_to_browser_message_ms']:.1f} ms", flush=True)
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
