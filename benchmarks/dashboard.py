@@ -13,6 +13,10 @@ directory), seeded with `--documents` (default 1,000,000) documents in table `bi
     page (a MutationObserver in the page stamps it with the same wall clock), next to that
     same request's HTTP round trip as the baseline; medians over `--writes` writes.
 
+`--clear` then clears `big` with the Data page's `clearTable` action (bounded batches,
+each its own transaction) and reports its duration and the server's peak RSS before and
+after (VmHWM), to show a million-document clear runs in bounded memory.
+
 `--mode browser` (default) uses Debian's headless Chromium (/usr/bin/chromium) driven by
 Playwright and the dashboard's Data page; `--mode protocol` measures the same two things
 at the sync-protocol level with the official `convex` npm client in Node
@@ -35,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -189,6 +194,41 @@ def protocol_figures(server: Server, rounds: int, writes: int) -> dict[str, obje
     return {"first_rows_ms": raw["firstRows"], "writes": raw["writes"]}
 
 
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def clear_figures(server: Server, documents: int) -> dict[str, float]:
+    """clearTable's duration, and the server's RSS before it and at most while it ran
+    (sampled every 50 ms: the import before it may have left a higher peak behind)."""
+    pid = server.process.pid
+    before = rss_mb(pid)
+    samples = [before]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            samples.append(rss_mb(pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    response = httpx.post(f"{server.url}/api/action", timeout=3600, json={
+        "path": "_system/frontend/clearTable", "args": {"table": "big"}, "format": "json"},
+        headers={"Authorization": f"Convex {server.admin_key}"})
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    body = response.json()
+    if body.get("status") != "success":
+        raise SystemExit(f"clearTable failed: {body}")
+    return {"deleted": body["value"], "seconds": seconds, "rss_before_mb": before,
+            "rss_max_during_mb": max(samples)}
+
+
 # ----------------------------------------------------------------------------- report
 
 
@@ -216,6 +256,7 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=20)
     parser.add_argument("--mode", choices=("browser", "protocol", "both"), default="browser")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--clear", action="store_true")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="syncline-dashboard-bench-"))
     app = work / "app"
@@ -245,6 +286,12 @@ def main() -> None:
             if "write_to_browser_message_ms" in s:
                 print(f"      of which the update reached the page's WebSocket after "
                       f"{s['write_to_browser_message_ms']:.1f} ms", flush=True)
+        if args.clear:
+            report["clear"] = clear_figures(server, args.documents)
+            c = report["clear"]
+            print(f"\nclearTable of {c['deleted']:,.0f} documents: {c['seconds']:.1f} s; server "
+                  f"RSS {c['rss_before_mb']:.0f} MB before, at most "
+                  f"{c['rss_max_during_mb']:.0f} MB while clearing", flush=True)
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
