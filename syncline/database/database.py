@@ -153,12 +153,15 @@ class Database:
         await done
 
     def table_names(self) -> list[str]:
-        """User tables in storage, but not those an admin deleted while they stay empty."""
+        """User tables in storage, but not those an admin deleted while they stay empty
+        and undeclared."""
         names = self.tables.names()
         if not self._hidden:
             return names
+        declared = self._schema.tables if self._schema is not None else {}
         hidden = {info.name for number in self._hidden
                   if (info := self.tables.by_number(number)) is not None
+                  and info.name not in declared  # a push declared it again
                   and self.committer.document_count(number, self.visible_ts) == 0}
         return [name for name in names if name not in hidden]
 

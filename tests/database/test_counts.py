@@ -148,3 +148,21 @@ async def test_reading_table_names_conflicts_with_a_new_table(db: Database) -> N
     await insert(db, "brand_new", 1)
     with pytest.raises(WriteConflictError):
         await tx.commit()
+
+
+async def test_a_hidden_table_stays_hidden_while_empty_and_undeclared(db_path: Path) -> None:
+    from syncline.schema import define_schema, define_table, v
+
+    with Database(db_path) as db:
+        [doc_id] = await insert(db, "scratch", 1)
+        await db.run_transaction(lambda tx: tx.delete(doc_id))
+        await db.hide_table("scratch")
+        assert db.table_names() == []
+    with Database(db_path) as db:  # hidden durably
+        assert db.table_names() == []
+        await db.apply_schema(define_schema({"scratch": define_table({"i": v.float64()})}))
+        assert db.table_names() == ["scratch"]  # declared again: listed, though empty
+        await db.apply_schema(None)
+        assert db.table_names() == []
+        await insert(db, "scratch", 1)  # written again: listed
+        assert db.table_names() == ["scratch"]
