@@ -1,6 +1,7 @@
 // One table's documents: toolbar (add, filter, sort, selection actions, ⋮ menu), the grid
 // (live pages chained by cursor; more load as the user scrolls), and the side panels.
 import { html, useState, useEffect, useMemo, useRef, useCallback } from "../../lib/html.js";
+import { useLayoutEffect } from "preact/hooks";
 import { useQuery, mutation, action } from "../../lib/client.js";
 import { ConfirmDelete, toast } from "../../lib/ui.js";
 import { schemaFields, tableIndexes, gridColumns, referencedTable } from "./schema.js";
@@ -13,10 +14,11 @@ const PAGE_SIZE = 100;
 
 const DOCS = "_system/frontend/paginatedTableDocuments";
 
-/** One live page of the current view; renders nothing, reports its result upward. */
+/** One live page of the current view; renders nothing, reports its result upward (in a
+ * layout effect: at once, not a frame later, so a write shows in the grid sooner). */
 function PageSub({ index, args, cursor, onResult }) {
   const result = useQuery(DOCS, { ...args, paginationOpts: { numItems: PAGE_SIZE, cursor } });
-  useEffect(() => { onResult(index, result); }, [result.value, result.error]);
+  useLayoutEffect(() => { onResult(index, result); }, [result.value, result.error]);
   return null;
 }
 
@@ -121,7 +123,7 @@ export function TableView({ table, docId, count, schemaInfo, dev, prodKnown }) {
     toast(`Deleted table ${table}`, "ok");
     location.hash = "#/data";
   };
-  const typed = prodKnown && !dev ? table : null;
+  const typed = prodKnown && dev ? null : table; // typed unless known to be dev
   const closeDialog = () => setDialog(null);
   const openDoc = (tableName, id) => {
     location.hash = `#/data/${encodeURIComponent(tableName)}?id=${encodeURIComponent(id)}`;
