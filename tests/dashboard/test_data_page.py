@@ -384,3 +384,23 @@ def test_a_deployment_without_tables_says_so_and_a_new_table_appears_live(browse
         if page is not None:
             page.context.close()
         server.stop()
+
+
+def test_a_page_that_grows_with_inserts_is_split_without_losing_rows(page, dash_dev):
+    table = "grow_" + uuid.uuid4().hex[:6]
+    admin(dash_dev, "mutation", "_system/frontend/addDocuments",
+          {"table": table, "documents": [{"i": i} for i in range(50)]})
+    goto(page, dash_dev, f"#/data/{table}")
+    cells = page.locator('[data-testid="row"] td[data-col="i"]')
+    expect(cells).to_have_count(50)
+    expect(page.get_by_test_id("grid")).to_have_attribute("data-pages", "1")
+    # 250 more while the view is open: the one live page grows to 300 documents, more than
+    # twice its size, and the deployment asks for a split: two pages, every row still there.
+    admin(dash_dev, "mutation", "_system/frontend/addDocuments",
+          {"table": table, "documents": [{"i": i} for i in range(50, 300)]})
+    expect(page.get_by_test_id("grid")).to_have_attribute("data-pages", "2")
+    expect(cells).to_have_count(300)
+    expect(cells.first).to_have_text("299")
+    texts = cells.all_inner_texts()
+    assert sorted(int(t) for t in texts) == list(range(300))
+    assert page.js_errors == []

@@ -89,7 +89,7 @@ function CellEditor({ initial, onSave, onCancel }) {
 }
 
 export function Grid({ columns, documents, references, fields = [], loading, done, error, loadMore, selected,
-  setSelected, saveCell, filtered, onAdd, onEdit, openDoc, activeId }) {
+  setSelected, saveCell, filtered, onAdd, onEdit, openDoc, activeId, pageCount }) {
   const [editing, setEditing] = useState(null); // {id, column}
   const [focus, setFocus] = useState({ row: 0, col: 0 });
   const scroller = useRef(null);
@@ -151,7 +151,7 @@ export function Grid({ columns, documents, references, fields = [], loading, don
   const width = (c) => columnWidth(c, validators);
   const total = 36 + 40 + columns.reduce((sum, c) => sum + width(c), 0);
 
-  return html`<div class="data-grid-wrap" ref=${scroller} data-testid="grid">
+  return html`<div class="data-grid-wrap" ref=${scroller} data-testid="grid" data-pages=${pageCount}>
     <table class="data-grid" style=${{ width: `${total}px` }} onKeyDown=${onKeyDown}
       aria-rowcount=${documents.length}>
       <colgroup>

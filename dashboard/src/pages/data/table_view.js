@@ -1,26 +1,14 @@
 // One table's documents: toolbar (add, filter, sort, selection actions, ⋮ menu), the grid
 // (live pages chained by cursor; more load as the user scrolls), and the side panels.
-import { html, useState, useEffect, useMemo, useRef, useCallback } from "../../lib/html.js";
-import { useLayoutEffect } from "preact/hooks";
-import { useQuery, mutation, action } from "../../lib/client.js";
+import { html, useState, useEffect, useMemo, useRef } from "../../lib/html.js";
+import { mutation, action } from "../../lib/client.js";
 import { ConfirmDelete, toast } from "../../lib/ui.js";
 import { schemaFields, tableIndexes, gridColumns, referencedTable } from "./schema.js";
 import { Grid } from "./grid.js";
+import { useLivePages } from "./pages.js";
 import { FilterBar } from "./filters.js";
 import { AddDocuments, EditDocument, BulkEdit, chunks } from "./dialogs.js";
 import { SchemaPanel, GenerateSchema, DocumentPanel } from "./panels.js";
-
-const PAGE_SIZE = 100;
-
-const DOCS = "_system/frontend/paginatedTableDocuments";
-
-/** One live page of the current view; renders nothing, reports its result upward (in a
- * layout effect: at once, not a frame later, so a write shows in the grid sooner). */
-function PageSub({ index, args, cursor, onResult }) {
-  const result = useQuery(DOCS, { ...args, paginationOpts: { numItems: PAGE_SIZE, cursor } });
-  useLayoutEffect(() => { onResult(index, result); }, [result.value, result.error]);
-  return null;
-}
 
 export function TableView({ table, docId, count, schemaInfo, dev, prodKnown }) {
   const [index, setIndex] = useState(""); // "": by_creation_time, or the index the filters fit
@@ -38,45 +26,8 @@ export function TableView({ table, docId, count, schemaInfo, dev, prodKnown }) {
     if (creationTime.from !== undefined || creationTime.to !== undefined) a.creationTime = creationTime;
     return a;
   }, [table, index, order, filters, creationTime]);
-  const viewKey = JSON.stringify(args);
-
-  // Pages: cursors of the pages subscribed so far; results[i] is page i's last answer.
-  const [pages, setPages] = useState({ key: viewKey, cursors: [null] });
-  const [results, setResults] = useState({ key: viewKey, list: [] });
-  const cursors = pages.key === viewKey ? pages.cursors : [null];
-  const onResult = useCallback((i, result) => {
-    setResults((prev) => {
-      const list = prev.key === viewKey ? prev.list.slice() : [];
-      list[i] = result;
-      return { key: viewKey, list };
-    });
-  }, [viewKey]);
-
-  const list = results.key === viewKey ? results.list : [];
-  const error = list.find((r) => r && r.error)?.error ?? null;
-  const documents = useMemo(() => {
-    const seen = new Set();
-    const out = [];
-    for (const r of list) {
-      for (const doc of r?.value?.page ?? []) {
-        if (!seen.has(doc._id)) { seen.add(doc._id); out.push(doc); }
-      }
-    }
-    return out;
-  }, [list]);
-  const last = list[cursors.length - 1];
-  const lastValue = last?.value;
-  const loading = !error && (lastValue === undefined);
-  const done = lastValue?.isDone === true;
-  const loadMore = useCallback(() => {
-    if (loading || done || !lastValue) return;
-    setPages((p) => {
-      const current = p.key === viewKey ? p.cursors : [null];
-      // Asked already (a click and the scroll observer may both ask for the same page).
-      if (current.length !== cursors.length || current.includes(lastValue.continueCursor)) return p;
-      return { key: viewKey, cursors: [...current, lastValue.continueCursor] };
-    });
-  }, [loading, done, lastValue, viewKey, cursors.length]);
+  const { subscriptions, documents, loading, done, error, loadMore, pageCount } =
+    useLivePages(args);
 
   // Columns keep their order as data streams in (new fields are appended).
   const fields = useMemo(() => schemaFields(schemaInfo, table), [schemaInfo, table]);
@@ -97,7 +48,8 @@ export function TableView({ table, docId, count, schemaInfo, dev, prodKnown }) {
   const indexes = tableIndexes(schemaInfo, table).filter((i) => i.kind === "user");
 
   // Selection only keeps documents still loaded.
-  const selectedIds = [...selected].filter((id) => documents.some((d) => d._id === id));
+  const loadedIds = useMemo(() => new Set(documents.map((d) => d._id)), [documents]);
+  const selectedIds = [...selected].filter((id) => loadedIds.has(id));
 
   const saveCell = async (doc, column, value) => {
     const args = value === undefined
@@ -170,12 +122,11 @@ export function TableView({ table, docId, count, schemaInfo, dev, prodKnown }) {
         ${order === "asc" ? "↑ asc" : "↓ desc"}</button>
     <//>
     <div class="data-body">
-      ${cursors.map((cursor, i) => html`<${PageSub} key=${`${viewKey}#${i}`}
-        index=${i} args=${args} cursor=${cursor} onResult=${onResult} />`)}
+      ${subscriptions}
       <${Grid} table=${table} columns=${columns} documents=${documents} references=${references}
         fields=${fields} loading=${loading} done=${done} error=${error} loadMore=${loadMore}
         selected=${selected} setSelected=${setSelected} saveCell=${saveCell}
-        filtered=${filters.length > 0 || args.creationTime !== undefined}
+        filtered=${filters.length > 0 || args.creationTime !== undefined} pageCount=${pageCount}
         onAdd=${() => setDialog({ kind: "add" })}
         onEdit=${(doc) => setDialog({ kind: "edit", doc })} openDoc=${openDoc}
         activeId=${docId} />
