@@ -15,10 +15,12 @@ export function chunks(ids) {
   return out;
 }
 
-/** The message of a failed call; a schema validation error names the document and field. */
-export function errorText(error) {
+/** The message of a failed call; a schema validation error names the document and field
+ * (unless `where` is false: a cell's editor is next to both already). */
+export function errorText(error, { where: say = true } = {}) {
   const data = error?.data;
   if (data && typeof data === "object" && data.message) {
+    if (!say) return data.message;
     const where = [];
     if (typeof data.documentIndex === "number") {
       where.push(`${data.code === "InvalidFilter" ? "filter" : "document"} ${data.documentIndex + 1}`);

@@ -69,7 +69,7 @@ function CellEditor({ initial, onSave, onCancel }) {
     try {
       await onSave(value);
     } catch (e) {
-      setError(errorText(e));
+      setError(errorText(e, { where: false }));
       setSaving(false);
       input.current?.focus();
     }
