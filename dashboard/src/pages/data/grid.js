@@ -4,6 +4,7 @@
 import { html, useState, useEffect, useRef } from "../../lib/html.js";
 import { formatValue, parseValue } from "./values.js";
 import { errorText } from "./dialogs.js";
+import { validatorSource } from "./schema.js";
 
 const WIDTH = { _id: 210, _creationTime: 200 };
 const DEFAULT_WIDTH = 180;
@@ -163,7 +164,8 @@ export function Grid({ columns, documents, references, fields = [], loading, don
           aria-label="Select all loaded documents" data-testid="select-all"
           onChange=${toggleAll} /></th>
         <th aria-label="Edit document"></th>
-        ${columns.map((c) => html`<th key=${c} title=${c} data-testid=${`col-${c}`}>${c}</th>`)}
+        ${columns.map((c) => html`<th key=${c} data-testid=${`col-${c}`}
+          title=${validators[c] ? `${c}: ${validatorSource(validators[c])}` : c}>${c}</th>`)}
       </tr></thead>
       <tbody>
         ${documents.map((doc, r) => html`<tr key=${doc._id} data-testid="row" data-id=${doc._id}
