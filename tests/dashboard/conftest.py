@@ -41,8 +41,10 @@ def dash_dev(tmp_path_factory) -> Iterator[Server]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    # Per module, not per session: Playwright's sync API keeps an event loop running on
+    # this thread while it is started, which breaks every later asyncio test in the run.
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is not installed at {CHROMIUM}: `apt-get install chromium` "
                     "(.ci/run does), or set SYNCLINE_CHROMIUM")
