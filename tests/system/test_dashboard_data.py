@@ -134,6 +134,11 @@ async def test_concurrent_edits_of_one_document_are_retried(deployment):
     patches = [e for e in history["page"] if e["action"] == "edit_documents"
                and e["metadata"]["operation"] == "patch"]
     assert len(patches) == 12
+    rows = [row for row in deployment.metrics.snapshot()["functions"]
+            if "patchDocumentsFields" in row["path"]]
+    assert rows and rows[0]["occRetries"] >= 1, rows  # they did conflict, and were retried
+    final = await run(deployment, "_system/frontend/document", {"id": doc_id})
+    assert final["title"].startswith("edit ")
 
 
 async def test_filters_use_an_index_when_one_fits(deployment):
