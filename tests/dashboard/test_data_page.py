@@ -237,9 +237,12 @@ def test_bulk_edit_then_delete_the_selected_documents(page, dash_dev):
     keep = unique("keep")
     dash_dev.run("mutation", "tasks:add", {"text": keep})
     goto(page, dash_dev, "#/data/tasks")
-    for text in texts:
-        row(page, text).get_by_test_id("row-check").check()
+    # Newest first: texts[2], texts[1], texts[0] are adjacent; Shift-click selects the range.
+    row(page, texts[2]).get_by_test_id("row-check").click()
+    row(page, texts[0]).get_by_test_id("row-check").click(modifiers=["Shift"])
     expect(page.get_by_test_id("delete-selected")).to_have_text("Delete 3 selected")
+    expect(row(page, texts[1]).get_by_test_id("row-check")).to_be_checked()
+    expect(row(page, keep).get_by_test_id("row-check")).not_to_be_checked()
 
     page.get_by_test_id("bulk-edit").click()
     page.get_by_test_id("json-editor").fill("{done: true, priority: 9, tags: undefined}")

@@ -1,6 +1,7 @@
 // The documents grid: fixed row height and column widths (rows streaming in never move what
 // is on screen), checkboxes, double-click (or Enter) to edit a cell as a value, `v.id`
 // references as links, and more rows loaded when the end of the grid scrolls into view.
+import { Component } from "preact";
 import { html, useState, useEffect, useRef } from "../../lib/html.js";
 import { formatValue, parseValue } from "./values.js";
 import { errorText } from "./dialogs.js";
@@ -89,13 +90,49 @@ function CellEditor({ initial, onSave, onCancel }) {
   </div>`;
 }
 
+/** One document's row. It re-renders only when what it shows changes (not on every update
+ * of the page around it), so a write re-renders one row, not the whole grid. */
+class Row extends Component {
+  shouldComponentUpdate(next) {
+    const p = this.props;
+    return p.docKey !== next.docKey || p.selected !== next.selected || p.active !== next.active
+      || p.editing !== next.editing || p.focusCol !== next.focusCol
+      || p.columnsKey !== next.columnsKey || p.references !== next.references;
+  }
+
+  render({ doc, columns, references, api, selected, active, editing, focusCol }) {
+    const id = doc._id;
+    return html`<tr data-testid="row" data-id=${id}
+        class=${`${selected ? "selected" : ""} ${active ? "active" : ""}`}>
+      <td class="data-check"><input type="checkbox" checked=${selected}
+        aria-label=${`Select ${id}`} data-testid="row-check"
+        onClick=${(e) => api.current.toggle(id, e)} /></td>
+      <td class="data-edit"><button type="button" class="data-icon" title="Edit document"
+        aria-label=${`Edit document ${id}`} data-testid="edit-doc"
+        onClick=${() => api.current.onEdit(doc)}>✎</button></td>
+      ${columns.map((c, ci) => html`<td key=${c} data-col=${c} data-cell=${`${id}:${ci}`}
+          tabIndex=${focusCol === ci ? 0 : -1} class=${editing === c ? "editing" : ""}
+          onFocus=${() => api.current.focused(id, ci)}
+          onDblClick=${() => api.current.startEdit(doc, c)}>
+        ${editing === c
+          ? html`<${CellEditor} initial=${doc[c] === undefined ? "" : formatValue(doc[c])}
+              onCancel=${() => api.current.done(id, ci)}
+              onSave=${async (value) => { await api.current.saveCell(doc, c, value); api.current.done(id, ci); }} />`
+          : html`<${CellValue} column=${c} value=${doc[c]} target=${references[c]}
+              openDoc=${(t, v) => api.current.openDoc(t, v)} />`}
+      </td>`)}
+    </tr>`;
+  }
+}
+
 export function Grid({ columns, documents, references, fields = [], loading, done, error, loadMore, selected,
   setSelected, saveCell, filtered, onAdd, onEdit, openDoc, activeId, pageCount }) {
   const [editing, setEditing] = useState(null); // {id, column}
-  const [focus, setFocus] = useState({ row: 0, col: 0 });
+  const [focus, setFocus] = useState({ id: null, col: 0 }); // the cell that takes Tab
   const scroller = useRef(null);
   const sentinel = useRef(null);
-  const lastClicked = useRef(null);
+  const lastClicked = useRef(null); // id of the last checkbox clicked (Shift-click ranges)
+  const api = useRef(null); // the rows' handlers, current without re-rendering the rows
 
   // Load the next page when the end of the grid comes near (and after each page, if still near).
   useEffect(() => {
@@ -107,50 +144,61 @@ export function Grid({ columns, documents, references, fields = [], loading, don
     return () => observer.disconnect();
   }, [loadMore, done, documents.length]);
 
+  const indexOf = (id) => documents.findIndex((d) => d._id === id);
   const allSelected = documents.length > 0 && documents.every((d) => selected.has(d._id));
   const toggleAll = () => {
     setSelected(allSelected ? new Set() : new Set(documents.map((d) => d._id)));
   };
-  const toggle = (row, event) => {
-    const next = new Set(selected);
-    const id = documents[row]._id;
-    const on = !selected.has(id);
-    if (event.shiftKey && lastClicked.current !== null) {
-      const [a, b] = [lastClicked.current, row].sort((x, y) => x - y);
-      for (let i = a; i <= b; i++) on ? next.add(documents[i]._id) : next.delete(documents[i]._id);
-    } else if (on) next.add(id); else next.delete(id);
-    lastClicked.current = row;
-    setSelected(next);
-  };
-  const editable = (column) => !SYSTEM.has(column);
-  const startEdit = (doc, column) => {
-    if (editable(column)) setEditing({ id: doc._id, column });
-  };
   const moveFocus = (row, col) => {
     const r = Math.max(0, Math.min(documents.length - 1, row));
     const c = Math.max(0, Math.min(columns.length - 1, col));
-    setFocus({ row: r, col: c });
-    scroller.current?.querySelector(`[data-cell="${r}:${c}"]`)?.focus();
+    const id = documents[r]?._id ?? null;
+    setFocus({ id, col: c });
+    scroller.current?.querySelector(`[data-cell="${id}:${c}"]`)?.focus();
   };
-  // After an edit, the keyboard goes on from the cell (once the editor is gone).
-  const refocus = (r, c) => setTimeout(() => {
-    if (!document.activeElement || document.activeElement === document.body) {
-      moveFocus(r, c);
-    }
-  }, 0);
+  api.current = {
+    toggle(id, event) {
+      const next = new Set(selected);
+      const on = !selected.has(id);
+      const from = lastClicked.current === null ? -1 : indexOf(lastClicked.current);
+      if (event.shiftKey && from >= 0) {
+        const [a, b] = [from, indexOf(id)].sort((x, y) => x - y);
+        for (let i = a; i <= b; i++) on ? next.add(documents[i]._id) : next.delete(documents[i]._id);
+      } else if (on) next.add(id); else next.delete(id);
+      lastClicked.current = id;
+      setSelected(next);
+    },
+    startEdit(doc, column) {
+      if (!SYSTEM.has(column)) setEditing({ id: doc._id, column });
+    },
+    focused(id, col) { setFocus({ id, col }); },
+    // After an edit, the keyboard goes on from the cell (once the editor is gone).
+    done(id, col) {
+      setEditing(null);
+      setTimeout(() => {
+        if (!document.activeElement || document.activeElement === document.body) {
+          moveFocus(Math.max(0, indexOf(id)), col);
+        }
+      }, 0);
+    },
+    saveCell, onEdit, openDoc,
+  };
+  const focusRow = Math.max(0, indexOf(focus.id));
   const onKeyDown = (e) => {
-    const { row, col } = focus;
+    const row = focusRow;
+    const { col } = focus;
     const keys = { ArrowUp: [row - 1, col], ArrowDown: [row + 1, col],
       ArrowLeft: [row, col - 1], ArrowRight: [row, col + 1] };
     if (keys[e.key]) { e.preventDefault(); moveFocus(...keys[e.key]); }
     else if (e.key === "Enter" && documents[row] && e.target.dataset?.cell) {
       e.preventDefault();
-      startEdit(documents[row], columns[col]);
+      api.current.startEdit(documents[row], columns[col]);
     }
   };
   const validators = Object.fromEntries(fields.map((f) => [f.name, f.validator]));
   const width = (c) => columnWidth(c, validators);
   const total = 36 + 40 + columns.reduce((sum, c) => sum + width(c), 0);
+  const columnsKey = columns.join("\u0000");
 
   return html`<div class="data-grid-wrap" ref=${scroller} data-testid="grid" data-pages=${pageCount}>
     <table class="data-grid" style=${{ width: `${total}px` }} onKeyDown=${onKeyDown}
@@ -168,30 +216,11 @@ export function Grid({ columns, documents, references, fields = [], loading, don
           title=${validators[c] ? `${c}: ${validatorSource(validators[c])}` : c}>${c}</th>`)}
       </tr></thead>
       <tbody>
-        ${documents.map((doc, r) => html`<tr key=${doc._id} data-testid="row" data-id=${doc._id}
-            class=${`${selected.has(doc._id) ? "selected" : ""} ${activeId === doc._id ? "active" : ""}`}>
-          <td class="data-check"><input type="checkbox" checked=${selected.has(doc._id)}
-            aria-label=${`Select ${doc._id}`} data-testid="row-check"
-            onClick=${(e) => toggle(r, e)} /></td>
-          <td class="data-edit"><button type="button" class="data-icon" title="Edit document"
-            aria-label=${`Edit document ${doc._id}`} data-testid="edit-doc"
-            onClick=${() => onEdit(doc)}>✎</button></td>
-          ${columns.map((c, ci) => {
-            const isEditing = editing && editing.id === doc._id && editing.column === c;
-            return html`<td key=${c} data-col=${c} data-cell=${`${r}:${ci}`}
-              tabIndex=${focus.row === r && focus.col === ci ? 0 : -1}
-              class=${isEditing ? "editing" : ""}
-              onFocus=${() => setFocus({ row: r, col: ci })}
-              onDblClick=${() => startEdit(doc, c)}>
-              ${isEditing
-                ? html`<${CellEditor} initial=${doc[c] === undefined ? "" : formatValue(doc[c])}
-                    onCancel=${() => { setEditing(null); refocus(r, ci); }}
-                    onSave=${async (value) => { await saveCell(doc, c, value); setEditing(null); refocus(r, ci); }} />`
-                : html`<${CellValue} column=${c} value=${doc[c]} target=${references[c]}
-                    openDoc=${openDoc} />`}
-            </td>`;
-          })}
-        </tr>`)}
+        ${documents.map((doc, r) => html`<${Row} key=${doc._id} doc=${doc} docKey=${formatValue(doc)}
+          columns=${columns} columnsKey=${columnsKey} references=${references} api=${api}
+          selected=${selected.has(doc._id)} active=${activeId === doc._id}
+          editing=${editing && editing.id === doc._id ? editing.column : null}
+          focusCol=${r === focusRow ? focus.col : -1} />`)}
       </tbody>
     </table>
     ${error ? html`<div class="data-grid-note data-error" role="alert" data-testid="grid-error">
