@@ -27,6 +27,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncline.database.counts import TableCounts
 from syncline.database.read_set import FrozenReadSet
 from syncline.database.write_log import LoggedCommit, WriteLog, WrittenDocument
 from syncline.errors import SynclineError, WriteConflictError
@@ -52,6 +53,7 @@ class CommitRequest:
     build_record: Callable[[int], CommitRecord]
     table_numbers: set[int] = field(default_factory=set)
     search_changes: tuple[Any, ...] = ()  # SearchChange (database/search/), for the indexer
+    count_deltas: dict[int, int] = field(default_factory=dict)  # table number -> +/- docs
 
 
 @dataclass(slots=True)
@@ -63,6 +65,7 @@ class _CommitJob:
     future: Future[int]
     table_numbers: set[int]
     search_changes: tuple[Any, ...] = ()
+    count_deltas: dict[int, int] = field(default_factory=dict)
 
     def record(self) -> CommitRecord:
         """Built by whoever writes the batch, not under the commit lock: for a large
@@ -104,6 +107,7 @@ class Committer:
         self, persistence: Persistence, max_ts: int,
         mark_tables_persisted: Callable[[set[int]], None],
         unpersisted_tables: Callable[[set[int]], list[Any]],
+        counts: dict[int, int] | None = None,
     ) -> None:
         self._persistence = persistence
         self._mark_tables_persisted = mark_tables_persisted
@@ -123,6 +127,9 @@ class Committer:
         # need wait to see one of them (see when_visible).
         self._settled_ts = max_ts
         self.schema_version = 0
+        # Live documents per table at every visible snapshot (counts.py), moved by each
+        # commit as it becomes visible.
+        self.counts = TableCounts(counts or {}, max_ts)
         self._closed = False
         self._listeners: list[CommitListener] = []
         # Hears every commit's search-index changes (even none) before other listeners.
@@ -164,7 +171,8 @@ class Committer:
             self._log.append(logged)
             job = _CommitJob(ts, request.build_record,
                              self._unpersisted_tables(request.table_numbers), logged, future,
-                             request.table_numbers, request.search_changes)
+                             request.table_numbers, request.search_changes,
+                             request.count_deltas)
             with self._wakeup:
                 claimed = inline and not self._busy and not self._queue
                 if claimed:
@@ -234,6 +242,12 @@ class Committer:
         into `read_set`: a read at `snapshot_ts` would read the same now."""
         with self.lock:
             return self._log.find_conflict(read_set, snapshot_ts, max_commits) is None
+
+    def document_count(self, table_number: int, ts: int) -> int | None:
+        """The table's live documents at visible snapshot `ts`, or None if `ts` is older
+        than the counts remember (counts.py; then storage must count)."""
+        with self.lock:
+            return self.counts.at(table_number, ts)
 
     def forget_through(self, ts: int) -> None:
         """Drop the conflict history up to `ts` (see WriteLog.forget_through)."""
@@ -338,6 +352,9 @@ class Committer:
             tables |= job.table_numbers
         with self.lock:
             self._mark_tables_persisted(tables)
+            for job in batch:
+                if job.count_deltas:
+                    self.counts.apply(job.ts, job.count_deltas)
             self.visible_ts = batch[-1].ts
             due = self._take_visible_waiters()
         for callback in due:

@@ -71,11 +71,13 @@ class Database:
             schema_from_json(catalog.schema_json) if catalog.schema_json else None
         )
         self._indexes = IndexCatalog.from_records(0, catalog.indexes, self.tables)
+        self._hidden: set[int] = persistence.hidden_tables()
         self._clock_lock = threading.Lock()
         self._last_creation_time = catalog.max_creation_time
         self.feeds = Feeds()  # in-memory sources queries may depend on (feeds.py)
         self.committer = Committer(
-            persistence, catalog.max_ts, self.tables.mark_persisted, self.tables.unpersisted
+            persistence, catalog.max_ts, self.tables.mark_persisted, self.tables.unpersisted,
+            counts=persistence.count_all_documents(catalog.max_ts),
         )
         self._closed = False
         # Transactions begun and maybe still running: pruning never passes their snapshots.
@@ -151,7 +153,33 @@ class Database:
         await done
 
     def table_names(self) -> list[str]:
-        return self.tables.names()
+        """User tables in storage, but not those an admin deleted while they stay empty
+        and undeclared."""
+        names = self.tables.names()
+        if not self._hidden:
+            return names
+        declared = self._schema.tables if self._schema is not None else {}
+        hidden = {info.name for number in self._hidden
+                  if (info := self.tables.by_number(number)) is not None
+                  and info.name not in declared  # a push declared it again
+                  and self.committer.document_count(number, self.visible_ts) == 0}
+        return [name for name in names if name not in hidden]
+
+    @property
+    def hidden_table_numbers(self) -> frozenset[int]:
+        return frozenset(self._hidden)
+
+    async def hide_table(self, name: str) -> None:
+        """An admin deleted table `name` (the dashboard's "delete table", after deleting its
+        documents): leave it out of `table_names` while it is empty. Its number stays taken
+        (document IDs and history name it); a new document makes it listed again."""
+        info = self.tables.get(name)
+        if info is None:
+            return
+        hidden = self._hidden | {info.number}
+        await asyncio.wrap_future(self.committer.run_maintenance(
+            lambda: self.persistence.set_hidden_tables(hidden)))
+        self._hidden = hidden
 
     # -- applied requests (exactly-once mutations; see Transaction.record_applied_request) --
 

@@ -63,6 +63,13 @@ if TYPE_CHECKING:
     from syncline.schema import DatabaseSchema
 
 SYSTEM_FIELDS = ("_id", "_creationTime")
+# A pseudo-index no real index has (their ids start at 1): a commit that creates a table
+# touches the table's number in it, and reading the table names reads all of it.
+TABLE_NAMES_INDEX = 0
+
+
+def _table_key(number: int) -> bytes:
+    return number.to_bytes(8, "big")
 
 # A scanned row: (index key, document, packed size).
 ScannedRow = tuple[bytes, dict[str, Any], int]
@@ -170,6 +177,8 @@ class Transaction:
         self._state = "open"
         self.commit_ts: int | None = None
         self._applied_request: AppliedRequest | None = None
+        # Set by whoever changed the table list without creating a table (hide_table).
+        self.table_names_changed = False
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -280,6 +289,43 @@ class Transaction:
     def table_documents(self, table: TableInfo) -> Iterator[dict[str, Any]]:
         for _key, doc, _size in self.scan(table.by_creation_time, b"", None, False, 256):
             yield doc
+
+    def document_count(self, table: str, *, system: bool = False) -> int:
+        """How many documents `table` holds as this transaction sees it, from the counts
+        the committer maintains (database/counts.py), without reading any document.
+
+        The read set takes the table's whole ID range, so a subscribed query re-runs (and
+        a mutation conflicts) when any document of the table is written, as if it had
+        scanned the table. Not charged as documents read: none is.
+        """
+        self._check_open()
+        info = self.table(table, system=system)
+        self.usage.range_read()
+        self.reads.add(info.by_id.id, b"", None)
+        count = self._db.committer.document_count(info.number, self.snapshot_ts)
+        if count is None:  # older than the counts remember: storage counts at the snapshot
+            started = perf_counter()
+            count = self._persistence.count_documents(info.number, self.snapshot_ts)
+            self.io_seconds += perf_counter() - started
+        for write in self._writes.values():
+            if write.table.number == info.number:
+                count += (write.current is not None) - (write.original is not None)
+        return count
+
+    def table_names(self) -> list[str]:
+        """The user tables in storage (Database.table_names), recorded as read: a query
+        listing them re-runs when a commit creates a table."""
+        self._check_open()
+        self.reads.add(TABLE_NAMES_INDEX, b"", None)
+        for number in self._db.hidden_table_numbers:  # listed again once written
+            info = self._tables.by_number(number)
+            if info is not None:
+                self.reads.add(info.by_id.id, b"", None)
+        names = set(self._db.table_names())
+        for write in self._writes.values():
+            if write.current is not None and not is_system_table(write.table.number):
+                names.add(write.table.name)
+        return sorted(names)
 
     def query(self, table: str, *, system: bool = False) -> Query:
         """A query of a user table, or (with `system=True`) of a system table."""
@@ -613,11 +659,23 @@ class Transaction:
         entries: list[tuple[int, bytes, bytes | None]] = []
         tables: set[int] = set()
         search_changes: list[SearchChange] = []
+        count_deltas: dict[int, int] = {}
+        new_tables = {t.number for t in self._tables.unpersisted(
+            {w.table.number for w in self._writes.values()})}
         for write in self._writes.values():
             if write.original is None and write.current is None:
                 continue  # inserted and deleted again: nothing happened
             i = len(documents)
             documents.append(WrittenDocument(write.table.name, write.document_id))
+            number = write.table.number
+            if (write.original is None) != (write.current is None):
+                count_deltas[number] = count_deltas.get(number, 0) + (
+                    1 if write.original is None else -1)
+            if number in new_tables or self.table_names_changed:
+                # A table appears (or an admin hid one): whoever read the names re-reads.
+                touched.append((TABLE_NAMES_INDEX, _table_key(number), i))
+                new_tables.discard(number)
+                self.table_names_changed = False
             for info in self._indexes.search_indexes(write.table.name):
                 change = search_change(info, write.document_id, write.original, write.current)
                 if change is None:
@@ -662,6 +720,7 @@ class Transaction:
             build_record=build_record,
             table_numbers=tables,
             search_changes=tuple(search_changes),
+            count_deltas=count_deltas,
         )
 
     def record_applied_request(self, session_id: str, request_id: int, result: bytes) -> None:

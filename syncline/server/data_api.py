@@ -1,8 +1,8 @@
 """The admin API behind `syncline data` and `syncline logs`: read-only views of a deployment.
 
 - `GET /api/data/tables` lists the user tables (those in storage and those the schema
-  defines): `{"tables": [{"name", "documents"}]}`, counted by scanning each table at one
-  snapshot, off the event loop.
+  defines): `{"tables": [{"name", "documents"}]}`, with the counts the database maintains
+  (database/counts.py), all at one snapshot.
 - `GET /api/data/documents?table=T&limit=N&order=asc|desc&cursor=C` gives one page of a
   table's documents in creation order, newest first by default (as `npx convex data`
   shows them), as export JSON: `{"documents", "cursor", "isDone"}`; `filters=[...]` keeps
@@ -47,7 +47,6 @@ MAX_LIMIT = 1_000
 MAX_LOG_LIMIT = 10_000
 # System tables `syncline data <table>` may show, as Convex's `data` shows `_storage`.
 READABLE_SYSTEM_TABLES = ("_scheduled_functions", "_storage")
-COUNT_PAGE = 1_000
 PAGE_BYTES = 8 * 1024 * 1024
 
 
@@ -97,18 +96,14 @@ class DataApi:
         return sorted(names)
 
     def _count(self, name: str, ts: int) -> int:
-        """Live documents of `name` at `ts`; runs on a worker thread (its own reader)."""
+        """Live documents of `name` at `ts`: the maintained count (database/counts.py),
+        or storage's count at `ts` for a snapshot older than the counts remember."""
         db = self.deployment.db
         info = db.tables.get(name)
         if info is None:
             return 0
-        count, lo = 0, b""
-        while True:
-            rows = db.persistence.scan_table(info.number, lo, None, ts, False, COUNT_PAGE)
-            count += len(rows)
-            if len(rows) < COUNT_PAGE:
-                return count
-            lo = rows[-1][0] + b"\x00"
+        count = db.committer.document_count(info.number, ts)
+        return db.persistence.count_documents(info.number, ts) if count is None else count
 
     async def tables(self, request: Request) -> Response:
         try:

@@ -208,6 +208,38 @@ class Persistence(ABC):
         """Forget up to `limit` applied requests committed before `before_ts`; returns how
         many were forgotten. Called only from the committer's writer thread."""
 
+    def count_documents(self, table_number: int, ts: int) -> int:
+        """Live documents of the table at snapshot `ts` (the maintained counts' fallback
+        for a snapshot older than they remember). Engines that can count cheaper override."""
+        count, after = 0, b""
+        while True:
+            page = self.snapshot_page(table_number, after, ts, 1024, table_number)
+            count += len(page)
+            if len(page) < 1024:
+                return count
+            after = page[-1].internal_id
+
+    def hidden_tables(self) -> set[int]:
+        """Numbers of the tables an admin deleted (Database.hide_table)."""
+        return set(getattr(self, "_hidden_tables", ()))
+
+    def set_hidden_tables(self, numbers: set[int]) -> None:
+        """Store `hidden_tables` durably. Called only from the committer's writer thread."""
+        self._hidden_tables = set(numbers)
+
+    def count_all_documents(self, ts: int) -> dict[int, int]:
+        """Live documents per table number at `ts` (tables with none may be absent); read
+        once at open to start the maintained counts (database/counts.py)."""
+        counts: dict[int, int] = {}
+        table, after = 0, b""
+        while True:
+            page = self.snapshot_page(table, after, ts, 1024)
+            for revision in page:
+                counts[revision.table_number] = counts.get(revision.table_number, 0) + 1
+            if len(page) < 1024:
+                return counts
+            table, after = page[-1].table_number, page[-1].internal_id
+
     # -- retention (docs/limits.md: the document retention window) ------------------------
 
     @property

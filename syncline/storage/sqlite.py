@@ -176,6 +176,23 @@ ORDER BY table_number, internal_id
 """
 
 
+# Maintained counts (database/counts.py): a document is live if its newest revision (at
+# :ts) is not a deletion. SQLite takes a bare expression next to max() from the max row,
+# and walks the primary key in order, so this reads no document value off its page.
+_COUNT_ALL = """
+SELECT table_number, count(*) FROM (
+    SELECT table_number, value IS NOT NULL AS live, max(ts) FROM documents
+    WHERE ts <= :ts GROUP BY table_number, internal_id)
+WHERE live GROUP BY table_number
+"""
+_COUNT_TABLE = """
+SELECT count(*) FROM (
+    SELECT value IS NOT NULL AS live, max(ts) FROM documents
+    WHERE table_number = :table AND ts <= :ts GROUP BY internal_id)
+WHERE live
+"""
+
+
 def _only(template: str) -> dict[bool, str]:
     """The (unfiltered, one-table) variants of an export read."""
     return {False: template.format(only_clause=""),
@@ -761,6 +778,24 @@ class SQLitePersistence(Persistence):
         except BaseException as error:
             self._failed_write(error)
             raise
+
+    def hidden_tables(self) -> set[int]:
+        row = self._writer.execute(
+            "SELECT value FROM meta WHERE key = 'hidden_tables'").fetchone()
+        return {int(n) for n in row[0].split(",")} if row and row[0] else set()
+
+    def set_hidden_tables(self, numbers: set[int]) -> None:
+        self._write_meta({"hidden_tables": ",".join(map(str, sorted(numbers)))})
+
+    def count_documents(self, table_number: int, ts: int) -> int:
+        with self._reader() as conn:
+            row = conn.execute(_COUNT_TABLE, {"table": table_number, "ts": ts}).fetchone()
+        self._check_window(ts)
+        return int(row[0])
+
+    def count_all_documents(self, ts: int) -> dict[int, int]:
+        rows = self._writer.execute(_COUNT_ALL, {"ts": ts}).fetchall()  # at open, as the catalog
+        return {int(table): int(count) for table, count in rows}
 
     def changed_since(self, table_number: int, ts: int) -> Iterator[bytes]:
         rows = self._writer.execute(

@@ -7,6 +7,7 @@ installed in every deployment.
 import syncline.system.cli_functions  # noqa: F401
 import syncline.system.cli_jobs  # noqa: F401
 import syncline.system.dashboard  # noqa: F401
+import syncline.system.dashboard_data  # noqa: F401
 import syncline.system.dashboard_files  # noqa: F401
 import syncline.system.dashboard_logs  # noqa: F401
 import syncline.system.dashboard_metrics  # noqa: F401

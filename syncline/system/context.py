@@ -38,8 +38,9 @@ class SystemDatabaseReader:
         return self.transaction.query(table, system=_is_system_table(table))
 
     def user_tables(self) -> list[str]:
-        """User tables that exist in storage, sorted."""
-        return self.transaction.database.table_names()
+        """User tables that exist in storage, sorted; recorded as read, so a subscribed
+        query re-runs when a table is created."""
+        return self.transaction.table_names()
 
     def watch(self, feed: str) -> None:
         """Make the result depend on an in-memory feed (database/feeds.py): a subscription

@@ -24,6 +24,7 @@ export function useRoute() {
   useEffect(() => {
     const changed = () => setRoute(parseRoute());
     window.addEventListener("hashchange", changed);
+    changed(); // a change between the first render and now would otherwise be lost
     return () => window.removeEventListener("hashchange", changed);
   }, []);
   return route;
