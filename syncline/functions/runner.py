@@ -642,6 +642,22 @@ class FunctionRunner:
             else:
                 handles[0] = loop.call_later(remaining, check)
 
+        # The watchdog's interrupt is delivered at the thread's next bytecode, which is often
+        # a loop callback (this very `check`): the loop would log it and carry on, leaving
+        # the handler asleep past its deadline. Taken here, it ends the handler instead.
+        previous = loop.get_exception_handler()
+
+        def interrupted(loop_: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+            nonlocal expired
+            if isinstance(context.get("exception"), FunctionTimeoutError):
+                expired = True
+                task.cancel()
+            elif previous is not None:
+                previous(loop_, context)
+            else:
+                loop_.default_exception_handler(context)
+
+        loop.set_exception_handler(interrupted)
         handles = [loop.call_later(deadline.budget_s, check)]
         try:
             return await rest
@@ -651,6 +667,7 @@ class FunctionRunner:
             raise
         finally:
             handles[0].cancel()
+            loop.set_exception_handler(previous)
 
     # -- nested calls inside one transaction -------------------------------------------------
 

@@ -1,6 +1,8 @@
 """The runner in-process: kinds, nesting, identities, time limits, awaits, logs."""
 
+import asyncio
 import socket
+import threading
 import time
 
 import pytest
@@ -180,3 +182,26 @@ async def wrong(ctx):
     finally:
         runner.close()
         app.unload()
+
+
+async def test_a_watchdog_interrupt_landing_in_a_loop_callback_still_ends_the_handler():
+    """The watchdog's FunctionTimeoutError arrives at the thread's next bytecode; when that
+    is a loop callback, the loop only logs it. The guard must end the handler anyway
+    instead of letting it sleep on (seen: a 30 s sleep ran to its end)."""
+    from syncline.functions.limits import Deadline, FunctionTimeoutError
+
+    finished = []
+
+    def interrupt() -> None:
+        raise FunctionTimeoutError()  # as PyThreadState_SetAsyncExc delivers it
+
+    async def sleeper():
+        asyncio.get_running_loop().call_soon(interrupt)  # lands while the handler sleeps
+        await asyncio.sleep(3600)
+        finished.append(True)
+
+    deadline = Deadline(threading.get_ident(), 3600.0, lambda: 0.0, "query")
+    with pytest.raises(FunctionTimeoutError):
+        # 20 s bounds a broken guard; a working one ends at once.
+        await asyncio.wait_for(FunctionRunner._guard(sleeper(), deadline), 20)
+    assert finished == []
