@@ -13,7 +13,9 @@ import httpx
 import pytest
 import websockets
 
-from .conftest import Server, copy_app, start_server
+from tests.dashboard.conftest import copy_dash_app
+
+from .conftest import Server, start_server
 
 HOUR_MS = 3_600_000
 API = "/api/syncline/scheduled_functions"
@@ -21,7 +23,7 @@ API = "/api/syncline/scheduled_functions"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
-    server = start_server(copy_app("logsched", tmp_path_factory.mktemp("logsched")))
+    server = start_server(copy_dash_app(tmp_path_factory.mktemp("logsched")))
     yield server
     server.stop()
 
