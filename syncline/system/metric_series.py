@@ -34,7 +34,6 @@ from syncline.database.limits import (
 from syncline.functions.limits import ACTION_TIME_S, QUERY_MUTATION_USER_TIME_S
 
 MINUTES = 60
-SYSTEM_PREFIX = "_system/"  # functions/runner.py's
 HISTOGRAM_BUCKETS = 112  # metrics.LOG_BUCKETS (not imported: metrics.py imports this module)
 _EMPTY_HISTOGRAM = array("I", bytes(4 * HISTOGRAM_BUCKETS))
 _USAGE = ("documents_read", "bytes_read", "documents_written", "bytes_written")

@@ -39,8 +39,9 @@ from typing import Any
 
 import orjson
 
+from syncline.functions.runner import SYSTEM_PREFIX
 from syncline.system import metric_series as series
-from syncline.system.metric_series import SYSTEM_PREFIX, DeploymentMinute, FunctionMinute
+from syncline.system.metric_series import DeploymentMinute, FunctionMinute
 
 LOG_BUCKETS = 112  # bucket i > 0 holds durations in [BASE * 2**((i-1)/4), BASE * 2**(i/4))
 _BASE_MS = 0.01

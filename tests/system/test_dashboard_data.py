@@ -10,6 +10,7 @@ from syncline.sync.protocol import Authenticate
 from syncline.values import Int64
 from tests.sync.conftest import deployed
 from tests.sync.test_engine import add, mutate, session, settle, values
+from tests.system.test_dashboard import run
 
 APP = {
     "schema.py": """
@@ -38,12 +39,6 @@ async def deployment(tmp_path):
     async with deployed(tmp_path, APP) as deployment:
         deployment.sync.start()
         yield deployment
-
-
-async def run(deployment, path, args=None):
-    outcome = await deployment.runner.run(path, args or {}, admin=True)
-    assert outcome.ok, outcome.failure
-    return outcome.value
 
 
 async def fail(deployment, path, args):
