@@ -23,7 +23,7 @@ from syncline.database.write_log import LoggedCommit, WrittenDocument
 # Real index ids are positive; this one names no index and is never written by a commit.
 FEED_INDEX_ID = -1
 
-FeedListener = Callable[[str], None]
+FeedListener = Callable[[tuple[str, ...]], None]
 
 
 def feed_key(name: str) -> bytes:
@@ -62,14 +62,13 @@ class Feeds:
             raise ValueError("A feed needs a non-empty name")
         reads.add_point(FEED_INDEX_ID, feed_key(name))
 
-    def changed(self, name: str) -> None:
-        """The source behind feed `name` changed: tell every listener (cheap; listeners
-        coalesce bursts)."""
+    def changed(self, *names: str) -> None:
+        """The sources behind these feeds changed: tell every listener, once for all of
+        them (this runs after every function execution; listeners coalesce bursts)."""
         with self._lock:
             listeners = list(self._listeners)
         for listener in listeners:
-            listener(name)
-
+            listener(names)
 
 def feed_change(name: str) -> LoggedCommit:
     """A change of feed `name` in the shape of a commit, for code that matches commits

@@ -123,13 +123,13 @@ class SyncEngine:
             self._commits.append(commit)
         self._wake()
 
-    def _on_feed(self, name: str) -> None:
-        """A feed changed (any thread): re-run its subscribers within FEED_INTERVAL_S."""
+    def _on_feed(self, names: tuple[str, ...]) -> None:
+        """Feeds changed (any thread): re-run their subscribers within FEED_INTERVAL_S."""
         with self._commits_lock:
             loop = self._loop
             if loop is None:
                 return
-            self._changed_feeds.add(name)
+            self._changed_feeds.update(names)
             if self._feed_wake_armed:
                 return
             self._feed_wake_armed = True

@@ -25,8 +25,7 @@ def signalling_feeds(feeds: Feeds, then: Callable[[ExecutionRecord], None] | Non
 
     def on_record(record: ExecutionRecord) -> None:
         if not record.path.startswith(SYSTEM_PREFIX):
-            feeds.changed(METRICS_FEED)
-            feeds.changed(LOGS_FEED)
+            feeds.changed(METRICS_FEED, LOGS_FEED)
         if then is not None:
             then(record)
 
