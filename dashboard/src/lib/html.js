@@ -4,4 +4,4 @@ import htm from "htm";
 
 export const html = htm.bind(h);
 export { h, render, Fragment };
-export { useState, useEffect, useMemo, useRef, useCallback, useContext } from "preact/hooks";
+export { useState, useEffect, useLayoutEffect, useMemo, useRef, useCallback, useContext } from "preact/hooks";

@@ -1,7 +1,7 @@
 // Shared building blocks, so every page looks and behaves the same.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { html, useEffect, useRef, useState, render } from "./html.js";
+import { html, useEffect, useLayoutEffect, useRef, useState, render } from "./html.js";
 
 export function Page({ title, actions, children, testid }) {
   return html`<section class="page" data-testid=${testid || "page"}>
@@ -18,10 +18,11 @@ export function Button({ onClick, kind = "plain", disabled, children, type = "bu
     disabled=${disabled} title=${title} data-testid=${testid}>${children}</button>`;
 }
 
-/** A dialog: Escape or the close button closes it; focus moves into it. */
+/** A dialog: Escape or the close button closes it; focus moves into it. A layout effect,
+ * so Escape works from the first keystroke after the dialog is in the page. */
 export function Modal({ title, onClose, children, wide = false, testid }) {
   const ref = useRef(null);
-  useEffect(() => {
+  useLayoutEffect(() => {
     const previous = document.activeElement;
     const first = ref.current?.querySelector("input, textarea, select, button:not(.close)");
     (first || ref.current)?.focus();
